@@ -1,0 +1,5 @@
+import sys
+
+from nnviz.cli import main
+
+sys.exit(main())

@@ -1,0 +1,142 @@
+"""python -m nnviz: the command line (shared spec, section 7).
+
+It imports only the NumPy core, so that it starts fast enough to be scripted over hundreds of
+problems. Bad input exits with status 2 and one line on standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from nnviz.engine import Pass, step
+from nnviz.notation import layer_symbols, number
+from nnviz.problem import Problem, ProblemError, dumps, load, preset
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        raise UsageError(f"{message} (see python -m nnviz --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m nnviz",
+        description="Solve a small neural-network problem, number by number.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    solve = commands.add_parser(
+        "solve",
+        help="one training step: forward pass, loss, backward pass, update",
+        description="Write every value of one training step. Without PROBLEM.json, the "
+        "seed problem.",
+    )
+    solve.add_argument("problem", nargs="?", metavar="PROBLEM.json")
+    solve.add_argument(
+        "--format",
+        choices=["json", "text"],
+        default="text",
+        help="json: the nnviz-solution/1 format at full precision; "
+        "text (default): a table for people",
+    )
+    return parser
+
+
+def _load(path: str | None) -> Problem:
+    if path is None:
+        return preset("seed")
+    try:
+        return load(path)
+    except OSError as e:
+        raise ProblemError(f"cannot read it: {e.strerror or e}") from None
+
+
+def solution_text(p: Pass) -> str:
+    """Every quantity of one step, in the stepper's order, as aligned rows of numbers."""
+    problem, f, b, new = p.problem, p.forward, p.backward, p.updated
+    names = layer_symbols(problem.layers)
+    rows: list[tuple[str, object]] = []
+
+    def section(title):
+        rows.append((title, None))
+
+    section("Given")
+    rows.append(("x", problem.x))
+    rows.append(("o*", problem.target))
+    for l, s in enumerate(names):
+        rows.append((s.weights, problem.weights[l]))
+        if problem.biases is not None:
+            rows.append((s.biases, problem.biases[l]))
+    section("Forward pass")
+    for l, s in enumerate(names):
+        rows.append((s.pre, f.pre[l]))
+        rows.append((s.post, f.post[l]))
+    section("Loss")
+    rows.append(("L", f.loss))
+    section("Backward pass")
+    for l in reversed(range(len(names))):
+        s = names[l]
+        rows.append((f"dL/d{s.post}", b.grad_post[l]))
+        rows.append((f"dL/d{s.pre}", b.grad_pre[l]))
+        rows.append((f"dL/d{s.weights}", b.grad_weights[l]))
+        if b.grad_biases is not None:
+            rows.append((f"dL/d{s.biases}", b.grad_biases[l]))
+    section(f"Update (learning rate {problem.learning_rate:g})")
+    for l, s in enumerate(names):
+        rows.append((f"{s.weights}_new", new.weights[l]))
+        if new.biases is not None:
+            rows.append((f"{s.biases}_new", new.biases[l]))
+
+    label_width = max(len(label) for label, value in rows if value is not None)
+    cells = {
+        label: [[number(float(v), 6) for v in row] for row in np.atleast_2d(value)]
+        for label, value in rows
+        if value is not None
+    }
+    width = max(len(c) for m in cells.values() for row in m for c in row)
+    lines = [problem.title] if problem.title else []
+    acts = ", ".join(str(a) for a in problem.activations)
+    lines.append(
+        f"layers {'-'.join(map(str, problem.layers))}; activations {acts}; "
+        f"loss {problem.loss.name}; "
+        f"{'with' if problem.biases is not None else 'no'} biases"
+    )
+    for label, value in rows:
+        if value is None:
+            lines += ["", label]
+            continue
+        for i, row in enumerate(cells[label]):
+            head = f"{label:<{label_width}} =" if i == 0 else " " * (label_width + 2)
+            lines.append(f"  {head} " + " ".join(c.rjust(width) for c in row))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        source = args.problem or "the seed problem"
+        try:
+            problem = _load(args.problem)
+        except ProblemError as e:
+            raise UsageError(f"{source}: {e}") from None
+        result = step(problem)
+        if args.format == "json":
+            sys.stdout.write(dumps(result.to_dict()) + "\n")
+        else:
+            sys.stdout.write(solution_text(result))
+        sys.stdout.flush()
+    except UsageError as e:
+        print(f"nnviz: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. piped into head
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,182 @@
+"""One training step in three phases, as a lecturer teaches it: forward, backward, update.
+
+Weight layer l maps layer l to layer l+1: u = W h_prev (+ b), h = f(u). In the seed's names
+layer 0 gives u and h from v, layer 1 gives z and o from w. Every intermediate value is kept,
+because the stepper, the worksheet and the grader all show them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnviz.problem import Problem
+
+SOLUTION_FORMAT = "nnviz-solution/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    pre: tuple[np.ndarray, ...]  # u, then z
+    post: tuple[np.ndarray, ...]  # h, then o
+    loss: float
+
+
+@dataclass(frozen=True, slots=True)
+class Backward:
+    grad_post: tuple[np.ndarray, ...]  # dL/dh, then dL/do
+    grad_pre: tuple[np.ndarray, ...]  # dL/du, then dL/dz
+    grad_weights: tuple[np.ndarray, ...]  # dL/dv, then dL/dw
+    grad_biases: tuple[np.ndarray, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """Everything one step computes, and the problem it leaves for the next iteration."""
+
+    problem: Problem
+    forward: Forward
+    backward: Backward
+    updated: Problem
+
+    def to_dict(self) -> dict:
+        """The solution format (shared spec, section 2), at full precision."""
+        f, b, new = self.forward, self.backward, self.updated
+        layers = []
+        for l in range(len(f.pre)):
+            layer = {
+                "pre": f.pre[l].tolist(),
+                "post": f.post[l].tolist(),
+                "grad_post": b.grad_post[l].tolist(),
+                "grad_pre": b.grad_pre[l].tolist(),
+                "grad_weights": b.grad_weights[l].tolist(),
+            }
+            if b.grad_biases is not None:
+                layer["grad_biases"] = b.grad_biases[l].tolist()
+            layer["weights_new"] = new.weights[l].tolist()
+            if new.biases is not None:
+                layer["biases_new"] = new.biases[l].tolist()
+            layers.append(layer)
+        return {
+            "format": SOLUTION_FORMAT,
+            "problem": self.problem.to_dict(),
+            "loss": f.loss,
+            "output": f.post[-1].tolist(),
+            "layers": layers,
+        }
+
+
+def forward(problem: Problem) -> Forward:
+    pre, post = [], []
+    h = problem.x
+    biases, last = problem.biases, len(problem.weights) - 1
+    for l, (w, f) in enumerate(zip(problem.weights, problem.activations)):
+        u = w @ h
+        if biases is not None:
+            u = u + biases[l]
+        pre.append(u)
+        if l == last:
+            h, loss = problem.loss.evaluate(u, f, problem.target)
+        else:
+            h = f.value(u)
+        post.append(h)
+    return Forward(tuple(pre), tuple(post), loss)
+
+
+def backward(problem: Problem, fwd: Forward) -> Backward:
+    pre, post, target = fwd.pre, fwd.post, problem.target
+    depth = len(pre)
+    grad_post = [None] * depth
+    grad_pre = [None] * depth
+    grad_weights = [None] * depth
+    loss, out = problem.loss, problem.activations[-1]
+
+    grad_post[-1] = loss.gradient(pre[-1], post[-1], target)
+    if loss.output_activation == out.name:
+        grad_pre[-1] = post[-1] - target  # softmax + cross-entropy, sigmoid + binary CE
+    else:
+        grad_pre[-1] = out.backprop(pre[-1], post[-1], grad_post[-1])
+    for l in range(depth - 1, -1, -1):
+        grad_weights[l] = grad_pre[l][:, None] * (post[l - 1] if l else problem.x)
+        if l:
+            grad_post[l - 1] = problem.weights[l].T @ grad_pre[l]
+            grad_pre[l - 1] = problem.activations[l - 1].backprop(
+                pre[l - 1], post[l - 1], grad_post[l - 1]
+            )
+    grad_biases = None if problem.biases is None else tuple(grad_pre)
+    return Backward(tuple(grad_post), tuple(grad_pre), tuple(grad_weights), grad_biases)
+
+
+def update(problem: Problem, bwd: Backward) -> Problem:
+    """Gradient descent: every parameter moves by -eta times its gradient."""
+    eta = problem.learning_rate
+    weights = [w - eta * g for w, g in zip(problem.weights, bwd.grad_weights)]
+    biases = None
+    if problem.biases is not None:
+        biases = [b - eta * g for b, g in zip(problem.biases, bwd.grad_biases)]
+    return problem.with_parameters(weights, biases)
+
+
+def step(problem: Problem) -> Pass:
+    fwd = forward(problem)
+    bwd = backward(problem, fwd)
+    return Pass(problem, fwd, bwd, update(problem, bwd))
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterCheck:
+    kind: str  # "weights" or "biases"
+    layer: int  # 0-based weight layer
+    index: tuple[int, ...]  # 0-based, (to, from) for a weight
+    analytic: float
+    numeric: float
+    relative_error: float  # |analytic - numeric| / max(|analytic|, |numeric|), 0 when both are 0
+    passed: bool
+
+
+def gradient_check(problem: Problem, h: float = 1e-6, rtol: float = 1e-6) -> list[ParameterCheck]:
+    """Central finite differences, (L(p + h) - L(p - h)) / 2h, against backprop, for every
+    weight and bias.
+
+    A parameter passes when the two agree within rtol, or within the rounding noise of the
+    difference quotient itself (about 10 eps |L| / h), which is all a finite difference can
+    resolve for a gradient near zero.
+    """
+    fwd = forward(problem)
+    bwd = backward(problem, fwd)
+    noise = 10 * np.finfo(float).eps * max(abs(fwd.loss), 1.0) / h
+    checks = []
+    for kind in ("weights", "biases") if problem.biases is not None else ("weights",):
+        grads = bwd.grad_weights if kind == "weights" else bwd.grad_biases
+        for l, g in enumerate(grads):
+            for index in np.ndindex(g.shape):
+                analytic = float(g[index])
+                numeric = (
+                    _nudged_loss(problem, kind, l, index, h)
+                    - _nudged_loss(problem, kind, l, index, -h)
+                ) / (2 * h)
+                diff = abs(analytic - numeric)
+                scale = max(abs(analytic), abs(numeric))
+                checks.append(
+                    ParameterCheck(
+                        kind,
+                        l,
+                        index,
+                        analytic,
+                        numeric,
+                        diff / scale if scale else 0.0,
+                        bool(diff <= max(rtol * scale, noise)),
+                    )
+                )
+    return checks
+
+
+def _nudged_loss(problem: Problem, kind: str, l: int, index, h: float) -> float:
+    """The loss with one parameter moved by h."""
+    params = list(getattr(problem, kind))
+    params[l] = params[l].copy()
+    params[l][index] += h
+    if kind == "weights":
+        return forward(problem.with_parameters(params, problem.biases)).loss
+    return forward(problem.with_parameters(problem.weights, params)).loss

@@ -1,0 +1,180 @@
+"""Activations and losses: value, derivative and blackboard formula, in one table.
+
+Each is written so that it stays finite and silent for any finite input: ELU uses expm1 on
+its negative part only, the sigmoid never exponentiates a positive number, and the losses
+that pair with softmax or sigmoid are computed from the pre-activation (log-softmax, softplus),
+so a probability that rounds to 0 or 1 never reaches a logarithm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# exp() of anything larger overflows a double; -o*/o is reported at this ceiling instead.
+_LOG_CEILING = 709.0
+_TINY = 1e-300
+
+
+def _softplus(a):
+    """ln(1 + e^a) without overflow."""
+    return np.logaddexp(0.0, a)
+
+
+def _softmax_parts(z):
+    """z - max z, its exponentials and their sum: softmax and log-softmax both start here."""
+    shifted = z - z.max()
+    e = np.exp(shifted)
+    return shifted, e, e.sum()
+
+
+def _log_softmax(z):
+    shifted, _, total = _softmax_parts(z)
+    return shifted - np.log(total)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """h = f(u) applied to one layer; softmax is the one that mixes its neurons."""
+
+    name: str
+    parameter: float | None = None  # ELU's alpha or leaky ReLU's negative slope
+
+    def value(self, u):
+        name, a = self.name, self.parameter
+        if name == "elu":
+            return np.where(u >= 0, u, a * np.expm1(np.minimum(u, 0.0)))
+        if name == "relu":
+            return np.maximum(u, 0.0)
+        if name == "leaky_relu":
+            return np.where(u >= 0, u, a * u)
+        if name == "sigmoid":
+            e = np.exp(-np.abs(u))
+            return np.where(u >= 0, 1.0, e) / (1.0 + e)
+        if name == "tanh":
+            return np.tanh(u)
+        if name == "identity":
+            return u.copy()
+        _, e, total = _softmax_parts(u)
+        return e / total
+
+    def derivative(self, u):
+        """f'(u), elementwise. Softmax has a Jacobian instead: see `backprop`."""
+        name, a = self.name, self.parameter
+        if name == "elu":
+            return np.where(u >= 0, 1.0, a * np.exp(np.minimum(u, 0.0)))
+        if name == "relu":
+            return (u > 0).astype(float)
+        if name == "leaky_relu":
+            return np.where(u >= 0, 1.0, a)
+        if name == "sigmoid":
+            e = np.exp(-np.abs(u))
+            return e / (1.0 + e) ** 2
+        if name == "tanh":
+            return 1.0 - np.tanh(u) ** 2
+        if name == "identity":
+            return np.ones_like(u)
+        raise ValueError("softmax has a Jacobian, not an elementwise derivative")
+
+    def backprop(self, u, h, grad_h):
+        """dL/du = J^T dL/dh, where J = dh/du is this layer's Jacobian.
+
+        For softmax J = diag(h) - h h^T, so J^T g = h * (g - h.g) without building J.
+        """
+        if self.name == "softmax":
+            return h * (grad_h - h @ grad_h)
+        return grad_h * self.derivative(u)
+
+    @property
+    def latex(self) -> str:
+        return _ACTIVATION_LATEX[self.name].replace("ALPHA", _number(self.parameter))
+
+    @property
+    def derivative_latex(self) -> str:
+        return _DERIVATIVE_LATEX[self.name].replace("ALPHA", _number(self.parameter))
+
+    def to_json(self):
+        if self.parameter is None:
+            return self.name
+        return {"name": self.name, ACTIVATION_PARAMETERS[self.name][0]: self.parameter}
+
+    def __str__(self):
+        if self.parameter is None:
+            return self.name
+        return f"{self.name} ({ACTIVATION_PARAMETERS[self.name][0]} {self.parameter:g})"
+
+
+def _number(a) -> str:
+    return "" if a is None else f"{a:g}"
+
+
+# name -> (parameter name, default) for the activations that take one
+ACTIVATION_PARAMETERS = {"elu": ("alpha", 1.0), "leaky_relu": ("negative_slope", 0.01)}
+ACTIVATION_NAMES = ("elu", "relu", "leaky_relu", "sigmoid", "tanh", "identity", "softmax")
+
+_ACTIVATION_LATEX = {
+    "elu": r"\mathrm{ELU}(u) = \begin{cases} u & u \ge 0 \\ ALPHA\,(e^{u} - 1) & u < 0 \end{cases}",
+    "relu": r"\mathrm{ReLU}(u) = \max(0, u)",
+    "leaky_relu": r"\mathrm{LReLU}(u) = \begin{cases} u & u \ge 0 \\ ALPHA\,u & u < 0 \end{cases}",
+    "sigmoid": r"\sigma(u) = \frac{1}{1 + e^{-u}}",
+    "tanh": r"\tanh(u) = \frac{e^{u} - e^{-u}}{e^{u} + e^{-u}}",
+    "identity": r"f(u) = u",
+    "softmax": r"\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_{k'} e^{z_{k'}}}",
+}
+_DERIVATIVE_LATEX = {
+    "elu": r"\mathrm{ELU}'(u) = \begin{cases} 1 & u \ge 0 \\ ALPHA\,e^{u} & u < 0 \end{cases}",
+    "relu": r"\mathrm{ReLU}'(u) = \begin{cases} 1 & u > 0 \\ 0 & u \le 0 \end{cases}",
+    "leaky_relu": r"\mathrm{LReLU}'(u) = \begin{cases} 1 & u \ge 0 \\ ALPHA & u < 0 \end{cases}",
+    "sigmoid": r"\sigma'(u) = \sigma(u)\,(1 - \sigma(u))",
+    "tanh": r"\tanh'(u) = 1 - \tanh^2(u)",
+    "identity": r"f'(u) = 1",
+    "softmax": r"\frac{\partial o_k}{\partial z_{k'}} = o_k\,(\delta_{kk'} - o_{k'})",
+}
+
+
+@dataclass(frozen=True)
+class Loss:
+    """L(o, o*), with the output activation it needs, if any: that pairing gives dL/dz = o - o*."""
+
+    name: str
+    output_activation: str | None
+    latex: str
+
+    def evaluate(self, z, activation: Activation, target):
+        """The output o = f(z) and the loss L(o, o*), the loss from z where that keeps it finite."""
+        if self.name == "cross_entropy":
+            shifted, e, total = _softmax_parts(z)
+            return e / total, float(-(target * (shifted - np.log(total))).sum())
+        o = activation.value(z)
+        if self.name == "binary_cross_entropy":
+            # ln o = -softplus(-z) and ln(1 - o) = -softplus(z) for o = sigmoid(z)
+            return o, float((target * _softplus(-z) + (1.0 - target) * _softplus(z)).sum())
+        return o, float(0.5 * ((o - target) ** 2).sum())
+
+    def gradient(self, z, o, target):
+        """dL/do. Where the true value is beyond a double (o* > 0 and o rounds to 0), it is
+        reported at about ±e^709 rather than as infinity."""
+        if self.name == "cross_entropy":
+            if o.min() > _TINY:
+                return -target / o
+            # 1/o = e^(-ln o), with ln o from log-softmax
+            return -target * np.exp(np.minimum(-_log_softmax(z), _LOG_CEILING))
+        if self.name == "binary_cross_entropy":
+            # -o*/o + (1 - o*)/(1 - o), with 1/o = 1 + e^-z and 1/(1 - o) = 1 + e^z
+            zc = np.clip(z, -_LOG_CEILING, _LOG_CEILING)
+            return -target * (1.0 + np.exp(-zc)) + (1.0 - target) * (1.0 + np.exp(zc))
+        return o - target
+
+
+LOSSES = {
+    "cross_entropy": Loss("cross_entropy", "softmax", r"\mathcal{L} = -\sum_k o^*_k \ln o_k"),
+    "binary_cross_entropy": Loss(
+        "binary_cross_entropy",
+        "sigmoid",
+        r"\mathcal{L} = -\sum_k \left[ o^*_k \ln o_k + (1 - o^*_k) \ln (1 - o_k) \right]",
+    ),
+    "squared_error": Loss(
+        "squared_error", None, r"\mathcal{L} = \frac{1}{2} \sum_k (o_k - o^*_k)^2"
+    ),
+}

@@ -1,0 +1,364 @@
+"""The problem: a network, its weights, one example and a learning rate.
+
+`Problem.from_json` and `Problem.from_dict` are the only doors for untrusted input; each rule of
+the format (shared spec, section 1) is checked there, and a broken file is refused with one
+`ProblemError` that names the key, the index and what was expected. The dataclass itself does
+no checking, so that the engine can make the next iteration's problem cheaply.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation, Loss
+
+FORMAT = "nnviz-problem/1"
+MAX_BYTES = 1_000_000
+MAX_LAYERS, MAX_NEURONS = 8, 64
+MAX_TITLE = 200
+# Inputs, weights, biases, eta and activation parameters stay within this, so that every value
+# the engine derives, through up to seven 64-wide layers, stays a finite double.
+LIMIT = 1e6
+TARGET_SUM_TOLERANCE = 1e-9
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PRESETS = {"seed": "seed-problem.json", "tutorial": "tutorial-2-2-2.json"}
+
+_KEYS = (
+    "format",
+    "title",
+    "layers",
+    "activations",
+    "loss",
+    "x",
+    "target",
+    "weights",
+    "biases",
+    "learning_rate",
+)
+_REQUIRED = ("layers", "activations", "loss", "x", "target", "weights", "learning_rate")
+
+
+class ProblemError(ValueError):
+    """A problem that breaks a rule of the format. The message is one line for a person."""
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    layers: tuple[int, ...]
+    activations: tuple[Activation, ...]
+    loss: Loss
+    x: np.ndarray
+    target: np.ndarray
+    weights: tuple[np.ndarray, ...]  # weights[l][to, from], shape (layers[l+1], layers[l])
+    biases: tuple[np.ndarray, ...] | None
+    learning_rate: float
+    title: str = ""
+
+    @classmethod
+    def from_dict(cls, data) -> Problem:
+        return _parse(data)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Problem:
+        return _parse(_read_json(text))
+
+    def to_dict(self) -> dict:
+        """The normalised problem: every optional key written out, numbers at full precision."""
+        return {
+            "format": FORMAT,
+            "title": self.title,
+            "layers": list(self.layers),
+            "activations": [a.to_json() for a in self.activations],
+            "loss": self.loss.name,
+            "x": self.x.tolist(),
+            "target": self.target.tolist(),
+            "weights": [w.tolist() for w in self.weights],
+            "biases": None if self.biases is None else [b.tolist() for b in self.biases],
+            "learning_rate": self.learning_rate,
+        }
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+    def with_parameters(self, weights, biases=None) -> Problem:
+        """The same problem with other weights (and biases), e.g. after an update."""
+        # not dataclasses.replace, which costs as much as the arithmetic of a small step
+        return Problem(
+            self.layers,
+            self.activations,
+            self.loss,
+            self.x,
+            self.target,
+            tuple(weights),
+            None if biases is None else tuple(biases),
+            self.learning_rate,
+            self.title,
+        )
+
+
+def load(path) -> Problem:
+    """Read a problem file; one over MAX_BYTES is refused unread."""
+    size = Path(path).stat().st_size
+    if size > MAX_BYTES:
+        raise ProblemError(f"the file is {size / 1e6:.1f} MB; a problem file may be at most 1 MB")
+    return Problem.from_json(Path(path).read_bytes())
+
+
+def preset(name: str = "seed") -> Problem:
+    """A shipped example: 'seed' (the exam problem, the default) or 'tutorial' (2-2-2)."""
+    return load(EXAMPLES / PRESETS[name])
+
+
+def dumps(data, indent: str = "") -> str:
+    """JSON as people read it: objects one key a line, each vector or matrix row on one line."""
+    inner = indent + "  "
+    nested = isinstance(data, dict | list) and any(
+        isinstance(v, list | dict) for v in (data.values() if isinstance(data, dict) else data)
+    )
+    if isinstance(data, dict) and (nested or len(data) > 2):
+        items = [f"{inner}{json.dumps(k)}: {dumps(v, inner)}" for k, v in data.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(data, list) and nested:
+        return "[\n" + ",\n".join(inner + dumps(v, inner) for v in data) + "\n" + indent + "]"
+    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+
+
+# --- reading JSON -----------------------------------------------------------------------------
+
+
+class _NotFinite:
+    """What the JSON reader makes of NaN, Infinity and 1e400, so that the rule that refuses
+    them can say where they were."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+def _parse_float(text):
+    value = float(text)
+    return value if math.isfinite(value) else _NotFinite(text)
+
+
+def _parse_int(text):
+    return int(text) if len(text) <= 18 else _parse_float(text)
+
+
+def _read_json(text: str | bytes):
+    if len(text) > MAX_BYTES:
+        raise ProblemError(
+            f"the file is {len(text) / 1e6:.1f} MB; a problem file may be at most 1 MB"
+        )
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ProblemError("the file is not UTF-8 text; expected a JSON problem") from None
+    try:
+        return json.loads(
+            text, parse_constant=_NotFinite, parse_float=_parse_float, parse_int=_parse_int
+        )
+    except json.JSONDecodeError as e:
+        if e.pos >= len(text.rstrip()):
+            raise ProblemError(
+                f"the JSON ends early (line {e.lineno}); the file looks truncated"
+            ) from None
+        raise ProblemError(
+            f"not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
+        ) from None
+    except RecursionError:
+        raise ProblemError("the JSON is nested too deeply to be a problem") from None
+
+
+# --- the rules of the format ------------------------------------------------------------------
+
+
+def _describe(value) -> str:
+    if isinstance(value, _NotFinite):
+        return value.text
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 20 else value[:20] + "…", ensure_ascii=False)
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _number(value, where: str, limit: float = LIMIT) -> float:
+    if isinstance(value, _NotFinite) or (isinstance(value, float) and not math.isfinite(value)):
+        raise ProblemError(f"{where} is {_describe(value)}; expected a finite number")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProblemError(f"{where} is {_describe(value)}; expected a number")
+    if abs(value) > limit:
+        raise ProblemError(
+            f"{where} = {value:g} is out of range; expected at most {limit:g} in size"
+        )
+    return float(value)
+
+
+def _vector(value, where: str, length: int, why: str) -> np.ndarray:
+    if not isinstance(value, list):
+        raise ProblemError(f"{where} is {_describe(value)}; expected a list of {length} numbers")
+    if len(value) != length:
+        raise ProblemError(f"{where} has length {len(value)}; {why} need {length}")
+    return np.array([_number(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=float)
+
+
+def _matrix(value, where: str, rows: int, cols: int, why: str) -> np.ndarray:
+    if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
+        raise ProblemError(f"{where} is {_describe(value)}; expected {rows} rows of {cols} numbers")
+    widths = {len(r) for r in value}
+    if len(widths) == 1 and (len(value), *widths) != (rows, cols):
+        raise ProblemError(
+            f"{where} has shape ({len(value)}, {widths.pop()}); {why} need ({rows}, {cols})"
+        )
+    if len(value) != rows:
+        raise ProblemError(f"{where} has {len(value)} rows; {why} need {rows}")
+    for j, row in enumerate(value):
+        if len(row) != cols:
+            raise ProblemError(f"{where}[{j}] has length {len(row)}; {why} need {cols}")
+    return np.array(
+        [
+            [_number(v, f"{where}[{j}][{i}]") for i, v in enumerate(row)]
+            for j, row in enumerate(value)
+        ],
+        dtype=float,
+    ).reshape(rows, cols)
+
+
+def _activation(value, where: str, is_output: bool) -> Activation:
+    names = ", ".join(ACTIVATION_NAMES)
+    params = {}
+    if isinstance(value, dict):
+        if "name" not in value:
+            raise ProblemError(f"{where} has no 'name'; expected one of {names}")
+        params = {k: v for k, v in value.items() if k != "name"}
+        value = value["name"]
+    if not isinstance(value, str) or value not in ACTIVATION_NAMES:
+        raise ProblemError(f"{where} is {_describe(value)}; expected one of {names}")
+    if value == "softmax" and not is_output:
+        raise ProblemError(f"{where} is softmax, which is allowed on the output layer only")
+    key, default = ACTIVATION_PARAMETERS.get(value, (None, None))
+    for k in params:
+        if k != key:
+            takes = f"takes only '{key}'" if key else "takes no parameters"
+            raise ProblemError(f"{where} has unknown key '{k}'; {value} {takes}")
+    if key is None:
+        return Activation(value)
+    return Activation(value, _number(params.get(key, default), f"{where}.{key}"))
+
+
+def _parse(data) -> Problem:
+    if not isinstance(data, dict):
+        raise ProblemError(f"the problem is {_describe(data)}; expected a JSON object")
+    for key in data:
+        if key not in _KEYS:
+            raise ProblemError(
+                f"unknown key {_describe(key)}; a problem has the keys " + ", ".join(_KEYS)
+            )
+    for key in _REQUIRED:
+        if key not in data:
+            raise ProblemError(f"the key '{key}' is missing")
+    if data.get("format", FORMAT) != FORMAT:
+        raise ProblemError(f'format is {_describe(data["format"])}; expected "{FORMAT}"')
+
+    title = data.get("title", "")
+    if title is None:
+        title = ""
+    if not isinstance(title, str):
+        raise ProblemError(f"title is {_describe(title)}; expected text")
+    if len(title) > MAX_TITLE:
+        raise ProblemError(f"title has {len(title)} characters; expected at most {MAX_TITLE}")
+
+    layers = data["layers"]
+    if not isinstance(layers, list) or not 2 <= len(layers) <= MAX_LAYERS:
+        raise ProblemError(
+            f"layers is {_describe(layers)}; expected a list of 2 to {MAX_LAYERS} layer sizes"
+        )
+    for i, n in enumerate(layers):
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_NEURONS:
+            raise ProblemError(
+                f"layers[{i}] is {_describe(n)}; expected a whole number from 1 to {MAX_NEURONS}"
+            )
+    layers = tuple(layers)
+    shape = f"layers {list(layers)}"
+    depth = len(layers) - 1
+
+    activations = data["activations"]
+    if not isinstance(activations, list) or len(activations) != depth:
+        raise ProblemError(
+            f"activations is {_describe(activations)}; {shape} need {depth} "
+            "(one per layer after the input)"
+        )
+    activations = tuple(
+        _activation(a, f"activations[{i}]", i == depth - 1) for i, a in enumerate(activations)
+    )
+
+    loss = data["loss"]
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ProblemError(f"loss is {_describe(loss)}; expected one of " + ", ".join(LOSSES))
+    loss = LOSSES[loss]
+    out = activations[-1].name
+    if loss.output_activation not in (None, out):
+        raise ProblemError(
+            f"loss {loss.name} needs a {loss.output_activation} output layer; "
+            f"activations[{depth - 1}] is {out}"
+        )
+
+    x = _vector(data["x"], "x", layers[0], f"{shape} (layers[0])")
+    target = _vector(data["target"], "target", layers[-1], f"{shape} (layers[{depth}])")
+    if loss.name == "cross_entropy":
+        for k, t in enumerate(target):
+            if t < 0:
+                raise ProblemError(
+                    f"target[{k}] = {t:g} is negative; cross_entropy needs a "
+                    "distribution (each >= 0, sum 1)"
+                )
+        if abs(target.sum() - 1.0) > TARGET_SUM_TOLERANCE:
+            raise ProblemError(
+                f"target sums to {target.sum():.12g}; cross_entropy needs a "
+                "distribution that sums to 1"
+            )
+    if loss.name == "binary_cross_entropy":
+        for k, t in enumerate(target):
+            if not 0 <= t <= 1:
+                raise ProblemError(
+                    f"target[{k}] = {t:g} is outside [0, 1], where binary_cross_entropy needs it"
+                )
+
+    weights = data["weights"]
+    if not isinstance(weights, list) or len(weights) != depth:
+        raise ProblemError(f"weights is {_describe(weights)}; {shape} need {depth} matrices")
+    weights = tuple(
+        _matrix(w, f"weights[{i}]", layers[i + 1], layers[i], shape) for i, w in enumerate(weights)
+    )
+
+    biases = data.get("biases")
+    if biases is not None:
+        if not isinstance(biases, list) or len(biases) != depth:
+            raise ProblemError(
+                f"biases is {_describe(biases)}; {shape} need null or {depth} vectors"
+            )
+        biases = tuple(
+            _vector(b, f"biases[{i}]", layers[i + 1], f"{shape} (layers[{i + 1}])")
+            for i, b in enumerate(biases)
+        )
+
+    eta = _number(data["learning_rate"], "learning_rate")
+    if eta <= 0:
+        raise ProblemError(f"learning_rate = {eta:g}; expected a number > 0")
+
+    return Problem(layers, activations, loss, x, target, weights, biases, eta, title)
