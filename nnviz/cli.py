@@ -13,7 +13,7 @@ import numpy as np
 
 from nnviz.engine import Pass, step
 from nnviz.notation import layer_symbols, number
-from nnviz.problem import Problem, ProblemError, dumps, load, preset
+from nnviz.problem import ProblemError, dumps, load, preset
 
 
 class UsageError(Exception):
@@ -46,15 +46,6 @@ def _parser() -> argparse.ArgumentParser:
         "text (default): a table for people",
     )
     return parser
-
-
-def _load(path: str | None) -> Problem:
-    if path is None:
-        return preset("seed")
-    try:
-        return load(path)
-    except OSError as e:
-        raise ProblemError(f"cannot read it: {e.strerror or e}") from None
 
 
 def solution_text(p: Pass) -> str:
@@ -120,9 +111,9 @@ def solution_text(p: Pass) -> str:
 def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
-        source = args.problem or "the seed problem"
+        source = "the seed problem" if args.problem is None else args.problem
         try:
-            problem = _load(args.problem)
+            problem = preset("seed") if args.problem is None else load(args.problem)
         except ProblemError as e:
             raise UsageError(f"{source}: {e}") from None
         result = step(problem)

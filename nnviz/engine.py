@@ -16,14 +16,15 @@ from nnviz.problem import Problem
 SOLUTION_FORMAT = "nnviz-solution/1"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass costs a microsecond more to build, a tenth of a small step.
+@dataclass(slots=True)
 class Forward:
     pre: tuple[np.ndarray, ...]  # u, then z
     post: tuple[np.ndarray, ...]  # h, then o
     loss: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Backward:
     grad_post: tuple[np.ndarray, ...]  # dL/dh, then dL/do
     grad_pre: tuple[np.ndarray, ...]  # dL/du, then dL/dz
@@ -31,7 +32,7 @@ class Backward:
     grad_biases: tuple[np.ndarray, ...] | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pass:
     """Everything one step computes, and the problem it leaves for the next iteration."""
 
@@ -135,13 +136,13 @@ class ParameterCheck:
     passed: bool
 
 
-def gradient_check(problem: Problem, h: float = 1e-6, rtol: float = 1e-6) -> list[ParameterCheck]:
-    """Central finite differences, (L(p + h) - L(p - h)) / 2h, against backprop, for every
-    weight and bias.
+def gradient_check(problem: Problem, h: float = 1e-4, rtol: float = 1e-6) -> list[ParameterCheck]:
+    """Finite differences against backprop, for every weight and bias.
 
-    A parameter passes when the two agree within rtol, or within the rounding noise of the
-    difference quotient itself (about 10 eps |L| / h), which is all a finite difference can
-    resolve for a gradient near zero.
+    The five-point central difference, (-L(p+2h) + 8 L(p+h) - 8 L(p-h) + L(p-2h)) / 12h, is
+    exact up to h^4 terms, so a fairly large h keeps rounding small. A parameter passes when the
+    two agree within rtol, or within the rounding noise of the quotient itself (about
+    10 eps |L| / h), which is all a finite difference can resolve of a gradient near zero.
     """
     fwd = forward(problem)
     bwd = backward(problem, fwd)
@@ -152,10 +153,8 @@ def gradient_check(problem: Problem, h: float = 1e-6, rtol: float = 1e-6) -> lis
         for l, g in enumerate(grads):
             for index in np.ndindex(g.shape):
                 analytic = float(g[index])
-                numeric = (
-                    _nudged_loss(problem, kind, l, index, h)
-                    - _nudged_loss(problem, kind, l, index, -h)
-                ) / (2 * h)
+                at = [_nudged_loss(problem, kind, l, index, k * h) for k in (-2, -1, 1, 2)]
+                numeric = (at[0] - 8 * at[1] + 8 * at[2] - at[3]) / (12 * h)
                 diff = abs(analytic - numeric)
                 scale = max(abs(analytic), abs(numeric))
                 checks.append(

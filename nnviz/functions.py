@@ -8,6 +8,7 @@ so a probability that rounds to 0 or 1 never reaches a logarithm.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,9 +25,10 @@ def _softplus(a):
 
 def _softmax_parts(z):
     """z - max z, its exponentials and their sum: softmax and log-softmax both start here."""
-    shifted = z - z.max()
+    # ufunc reductions: on a handful of numbers, the methods' Python wrappers cost more
+    shifted = z - np.maximum.reduce(z)
     e = np.exp(shifted)
-    return shifted, e, e.sum()
+    return shifted, e, np.add.reduce(e)
 
 
 def _log_softmax(z):
@@ -44,7 +46,7 @@ class Activation:
     def value(self, u):
         name, a = self.name, self.parameter
         if name == "elu":
-            return np.where(u >= 0, u, a * np.expm1(np.minimum(u, 0.0)))
+            return np.maximum(u, 0.0) + a * np.expm1(np.minimum(u, 0.0))
         if name == "relu":
             return np.maximum(u, 0.0)
         if name == "leaky_relu":
@@ -145,7 +147,7 @@ class Loss:
         """The output o = f(z) and the loss L(o, o*), the loss from z where that keeps it finite."""
         if self.name == "cross_entropy":
             shifted, e, total = _softmax_parts(z)
-            return e / total, float(-(target * (shifted - np.log(total))).sum())
+            return e / total, float(-(target @ (shifted - math.log(total))))
         o = activation.value(z)
         if self.name == "binary_cross_entropy":
             # ln o = -softplus(-z) and ln(1 - o) = -softplus(z) for o = sigmoid(z)
@@ -156,7 +158,7 @@ class Loss:
         """dL/do. Where the true value is beyond a double (o* > 0 and o rounds to 0), it is
         reported at about ±e^709 rather than as infinity."""
         if self.name == "cross_entropy":
-            if o.min() > _TINY:
+            if np.minimum.reduce(o) > _TINY:
                 return -target / o
             # 1/o = e^(-ln o), with ln o from log-softmax
             return -target * np.exp(np.minimum(-_log_softmax(z), _LOG_CEILING))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,11 +104,14 @@ class Problem:
 
 
 def load(path) -> Problem:
-    """Read a problem file; one over MAX_BYTES is refused unread."""
-    size = Path(path).stat().st_size
-    if size > MAX_BYTES:
-        raise ProblemError(f"the file is {size / 1e6:.1f} MB; a problem file may be at most 1 MB")
-    return Problem.from_json(Path(path).read_bytes())
+    """Read a problem file; one over MAX_BYTES is refused unread (a pipe, after MAX_BYTES)."""
+    try:
+        if Path(path).stat().st_size > MAX_BYTES:
+            raise ProblemError(_too_big(Path(path).stat().st_size))
+        with open(path, "rb") as f:
+            return Problem.from_json(f.read(MAX_BYTES + 1))
+    except OSError as e:
+        raise ProblemError(f"cannot read the file: {e.strerror or e}") from None
 
 
 def preset(name: str = "seed") -> Problem:
@@ -152,22 +156,34 @@ def _parse_int(text):
     return int(text) if len(text) <= 18 else _parse_float(text)
 
 
+def _too_big(size: int) -> str:
+    size = max(size, MAX_BYTES + 1) / 1e6
+    return f"the file is over {size:.1f} MB; a problem file may be at most 1 MB"
+
+
+# what is left where a JSON text was cut inside a number or a literal
+_CUT_SHORT = re.compile(r"-?[0-9.eE+-]*|t(r(ue?)?)?|f(a(l(se?)?)?)?|n(u(ll?)?)?")
+
+
 def _read_json(text: str | bytes):
-    if len(text) > MAX_BYTES:
-        raise ProblemError(
-            f"the file is {len(text) / 1e6:.1f} MB; a problem file may be at most 1 MB"
-        )
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
+    if size > MAX_BYTES:
+        raise ProblemError(_too_big(size))
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8-sig")
+            text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise ProblemError("the file is not UTF-8 text; expected a JSON problem") from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise ProblemError("the file is empty; expected a JSON problem")
     try:
         return json.loads(
             text, parse_constant=_NotFinite, parse_float=_parse_float, parse_int=_parse_int
         )
     except json.JSONDecodeError as e:
-        if e.pos >= len(text.rstrip()):
+        rest = text[e.pos :].strip()
+        if e.msg.startswith("Unterminated string") or _CUT_SHORT.fullmatch(rest):
             raise ProblemError(
                 f"the JSON ends early (line {e.lineno}); the file looks truncated"
             ) from None
@@ -183,7 +199,7 @@ def _read_json(text: str | bytes):
 
 def _describe(value) -> str:
     if isinstance(value, _NotFinite):
-        return value.text
+        return value.text if len(value.text) <= 20 else value.text[:20] + "…"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -218,8 +234,13 @@ def _vector(value, where: str, length: int, why: str) -> np.ndarray:
 
 
 def _matrix(value, where: str, rows: int, cols: int, why: str) -> np.ndarray:
-    if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
+    if not isinstance(value, list):
         raise ProblemError(f"{where} is {_describe(value)}; expected {rows} rows of {cols} numbers")
+    for j, row in enumerate(value):
+        if not isinstance(row, list):
+            raise ProblemError(
+                f"{where}[{j}] is {_describe(row)}; expected a list of {cols} numbers"
+            )
     widths = {len(r) for r in value}
     if len(widths) == 1 and (len(value), *widths) != (rows, cols):
         raise ProblemError(

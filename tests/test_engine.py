@@ -1,0 +1,312 @@
+"""The engine against derivations written out here, neuron by neuron, and against calculus.
+
+The expected numbers are computed in this file with plain `math`, one scalar at a time, as a
+student would on paper. None is copied from the seed's worked answer, which has mistakes.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from nnviz.engine import backward, forward, gradient_check, step, update
+from nnviz.problem import Problem, preset
+
+TOL = 1e-9
+
+V = [[-1.0, 2.0, 0.0], [0.5, -1.0, 1.0], [1.5, 2.0, -0.4], [0.2, 0.1, 0.3]]
+W = [[1.0, 1.0, 0.5, 0.5], [0.3, 0.4, 0.5, 0.1]]
+X = [1.0, 1.5, -0.5]
+TARGET = [1.0, 0.0]
+ETA = 0.1
+
+
+def seed_by_hand():
+    """The seed problem on paper: ELU hidden layer, two-class softmax, cross-entropy."""
+    u = [sum(V[j][i] * X[i] for i in range(3)) for j in range(4)]
+    h = [uj if uj >= 0 else math.exp(uj) - 1 for uj in u]
+    z = [sum(W[k][j] * h[j] for j in range(4)) for k in range(2)]
+    # two classes: o_1 = e^z1 / (e^z1 + e^z2) = 1 / (1 + e^(z2 - z1))
+    o1 = 1 / (1 + math.exp(z[1] - z[0]))
+    o = [o1, 1 - o1]
+    loss = math.log(1 + math.exp(z[1] - z[0]))  # -ln o_1, since o*_1 = 1
+    do = [-1 / o[0], 0.0]  # dL/do_k = -o*_k / o_k
+    dz = [o[k] - TARGET[k] for k in range(2)]
+    dw = [[dz[k] * h[j] for j in range(4)] for k in range(2)]
+    dh = [sum(dz[k] * W[k][j] for k in range(2)) for j in range(4)]
+    du = [dh[j] * (1.0 if u[j] >= 0 else math.exp(u[j])) for j in range(4)]
+    dv = [[du[j] * X[i] for i in range(3)] for j in range(4)]
+    w_new = [[W[k][j] - ETA * dw[k][j] for j in range(4)] for k in range(2)]
+    v_new = [[V[j][i] - ETA * dv[j][i] for i in range(3)] for j in range(4)]
+    return dict(u=u, h=h, z=z, o=o, L=loss, do=do, dz=dz, dw=dw, dh=dh, du=du, dv=dv,
+                w_new=w_new, v_new=v_new)
+
+
+def close(actual, expected, tol=TOL):
+    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float),
+                               rtol=0, atol=tol)
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return seed_by_hand(), step(preset("seed"))
+
+
+@pytest.mark.parametrize("name, get", [
+    ("u", lambda p: p.forward.pre[0]),
+    ("h", lambda p: p.forward.post[0]),
+    ("z", lambda p: p.forward.pre[1]),
+    ("o", lambda p: p.forward.post[1]),
+    ("L", lambda p: p.forward.loss),
+    ("do", lambda p: p.backward.grad_post[1]),
+    ("dz", lambda p: p.backward.grad_pre[1]),
+    ("dw", lambda p: p.backward.grad_weights[1]),
+    ("dh", lambda p: p.backward.grad_post[0]),
+    ("du", lambda p: p.backward.grad_pre[0]),
+    ("dv", lambda p: p.backward.grad_weights[0]),
+    ("w_new", lambda p: p.updated.weights[1]),
+    ("v_new", lambda p: p.updated.weights[0]),
+])
+def test_seed_every_value(seed, name, get):
+    by_hand, result = seed
+    close(get(result), by_hand[name])
+
+
+def test_seed_matches_the_briefs_rounded_values(seed):
+    """The forward values the project brief states, at the precision it states them."""
+    _, p = seed
+    close(p.forward.pre[0], [2, -1.5, 4.7, 0.2], 1e-12)
+    close(p.forward.post[0], [2, -0.77687, 4.7, 0.2], 5e-6)
+    close(p.forward.pre[1], [3.67313, 2.65925], 5e-6)
+    close(p.forward.post[1], [0.733778, 0.266222], 5e-7)
+    close(p.forward.loss, 0.309548, 5e-7)
+    assert p.backward.grad_biases is None and p.updated.biases is None
+
+
+def test_seed_is_not_the_students_answer(seed):
+    """The worked answer wrote h_2 = u_2 = -0.75; ELU of a negative u is e^u - 1."""
+    _, p = seed
+    assert p.forward.post[0][1] == pytest.approx(math.exp(-1.5) - 1, abs=1e-15)
+    assert abs(p.forward.post[0][1] - (-0.75)) > 0.02
+
+
+def tutorial_by_hand():
+    """The classic 2-2-2 example: sigmoid everywhere, squared error, with biases."""
+    sig = lambda a: 1 / (1 + math.exp(-a))  # noqa: E731
+    x, t, eta = [0.05, 0.10], [0.01, 0.99], 0.5
+    v, b1 = [[0.15, 0.20], [0.25, 0.30]], [0.35, 0.35]
+    w, b2 = [[0.40, 0.45], [0.50, 0.55]], [0.60, 0.60]
+    u = [v[j][0] * x[0] + v[j][1] * x[1] + b1[j] for j in range(2)]
+    h = [sig(a) for a in u]
+    z = [w[k][0] * h[0] + w[k][1] * h[1] + b2[k] for k in range(2)]
+    o = [sig(a) for a in z]
+    loss = sum(0.5 * (t[k] - o[k]) ** 2 for k in range(2))
+    do = [o[k] - t[k] for k in range(2)]
+    dz = [do[k] * o[k] * (1 - o[k]) for k in range(2)]
+    dw = [[dz[k] * h[j] for j in range(2)] for k in range(2)]
+    dh = [dz[0] * w[0][j] + dz[1] * w[1][j] for j in range(2)]
+    du = [dh[j] * h[j] * (1 - h[j]) for j in range(2)]
+    dv = [[du[j] * x[i] for i in range(2)] for j in range(2)]
+    return dict(
+        u=u, h=h, z=z, o=o, L=loss, do=do, dz=dz, dw=dw, dh=dh, du=du, dv=dv,
+        db1=du, db2=dz,
+        v_new=[[v[j][i] - eta * dv[j][i] for i in range(2)] for j in range(2)],
+        w_new=[[w[k][j] - eta * dw[k][j] for j in range(2)] for k in range(2)],
+        b1_new=[b1[j] - eta * du[j] for j in range(2)],
+        b2_new=[b2[k] - eta * dz[k] for k in range(2)],
+    )
+
+
+def test_tutorial_every_value():
+    e, p = tutorial_by_hand(), step(preset("tutorial"))
+    f, b, new = p.forward, p.backward, p.updated
+    close(f.pre[0], e["u"])
+    close(f.post[0], e["h"])
+    close(f.pre[1], e["z"])
+    close(f.post[1], e["o"])
+    close(f.loss, e["L"])
+    close(b.grad_post[1], e["do"])
+    close(b.grad_pre[1], e["dz"])
+    close(b.grad_weights[1], e["dw"])
+    close(b.grad_biases[1], e["db2"])
+    close(b.grad_post[0], e["dh"])
+    close(b.grad_pre[0], e["du"])
+    close(b.grad_weights[0], e["dv"])
+    close(b.grad_biases[0], e["db1"])
+    close(new.weights[0], e["v_new"])
+    close(new.weights[1], e["w_new"])
+    close(new.biases[0], e["b1_new"])
+    close(new.biases[1], e["b2_new"])
+
+
+def test_tutorial_matches_the_published_walkthrough():
+    """Matt Mazur's well-known walkthrough of this network prints these to 9 places."""
+    p = step(preset("tutorial"))
+    assert p.forward.loss == pytest.approx(0.298371109, abs=1e-9)
+    assert p.updated.weights[1][0, 0] == pytest.approx(0.35891648, abs=1e-8)
+    assert p.updated.weights[0][0, 0] == pytest.approx(0.149780716, abs=1e-9)
+
+
+def test_the_phases_compose_into_a_step():
+    problem = preset("seed")
+    fwd = forward(problem)
+    new = update(problem, backward(problem, fwd))
+    for a, b in zip(new.weights, step(problem).updated.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert new.learning_rate == problem.learning_rate and new.x is problem.x
+
+
+def test_update_leaves_the_old_problem_alone():
+    problem = preset("seed")
+    before = [w.copy() for w in problem.weights]
+    step(problem)
+    for a, b in zip(problem.weights, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# --- random networks ---------------------------------------------------------------------------
+
+HIDDEN = ["elu", "relu", "leaky_relu", "sigmoid", "tanh", "identity"]
+KINKED = {"elu", "relu", "leaky_relu"}  # not differentiable at u = 0 (ELU with alpha != 1)
+
+
+@st.composite
+def problems(draw, magnitude=2.0, max_layers=5, max_width=5):
+    layers = draw(st.lists(st.integers(1, max_width), min_size=2, max_size=max_layers))
+    depth = len(layers) - 1
+    loss = draw(st.sampled_from(["cross_entropy", "binary_cross_entropy", "squared_error"]))
+    output = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss) or draw(
+        st.sampled_from([*HIDDEN, "softmax"]))
+    hidden = draw(st.lists(st.sampled_from(HIDDEN), min_size=depth - 1, max_size=depth - 1))
+    activations = []
+    for name in [*hidden, output]:
+        if name == "elu":
+            name = {"name": "elu", "alpha": draw(st.floats(0.1, 2.0))}
+        elif name == "leaky_relu":
+            name = {"name": "leaky_relu", "negative_slope": draw(st.floats(0.0, 0.5))}
+        activations.append(name)
+    value = st.floats(-magnitude, magnitude)
+
+    def vec(n, elements=value):
+        return draw(st.lists(elements, min_size=n, max_size=n))
+
+    if loss == "cross_entropy":
+        raw = [1.0 + r for r in vec(layers[-1], st.floats(0, 10))]
+        target = [r / sum(raw) for r in raw]
+        target[-1] = 1.0 - sum(target[:-1])
+        assume(all(t >= 0 for t in target))
+    elif loss == "binary_cross_entropy":
+        target = vec(layers[-1], st.floats(0.0, 1.0))
+    else:
+        target = vec(layers[-1])
+    with_biases = draw(st.booleans())
+    return Problem.from_dict({
+        "layers": layers,
+        "activations": activations,
+        "loss": loss,
+        "x": vec(layers[0]),
+        "target": target,
+        "weights": [[vec(layers[l]) for _ in range(layers[l + 1])] for l in range(depth)],
+        "biases": [vec(n) for n in layers[1:]] if with_biases else None,
+        "learning_rate": draw(st.floats(0.01, 1.0)),
+    })
+
+
+def smooth_here(problem, margin=1e-2):
+    """No pre-activation of a kinked activation sits near its kink."""
+    fwd = forward(problem)
+    return all(np.abs(u).min() > margin for u, f in zip(fwd.pre, problem.activations)
+               if f.name in KINKED)
+
+
+@settings(max_examples=150, deadline=None)
+@given(problems())
+def test_gradients_equal_finite_differences(problem):
+    assume(smooth_here(problem))
+    checks = gradient_check(problem)
+    assert len(checks) == sum(w.size for w in problem.weights) + (
+        0 if problem.biases is None else sum(b.size for b in problem.biases))
+    for c in checks:
+        assert c.passed, c
+        if abs(c.analytic) > 1e-3:
+            assert c.relative_error <= 1e-6, c
+
+
+@settings(max_examples=150, deadline=None)
+@given(problems(), st.floats(1e-6, 1e-5))
+def test_a_small_step_does_not_raise_the_loss(problem, eta):
+    assume(smooth_here(problem))
+    problem = Problem.from_dict({**problem.to_dict(), "learning_rate": eta})
+    p = step(problem)
+    squared = sum((g**2).sum() for g in p.backward.grad_weights)
+    if p.backward.grad_biases is not None:
+        squared += sum((g**2).sum() for g in p.backward.grad_biases)
+    after = forward(p.updated).loss
+    # to first order the loss falls by eta |g|^2; allow half of that, and float rounding
+    assert after <= p.forward.loss - 0.5 * eta * squared + 1e-13 * max(1.0, p.forward.loss)
+
+
+def test_gradient_check_catches_a_wrong_gradient(monkeypatch):
+    """The check can fail: break backprop's ELU derivative and it reports it."""
+    from nnviz import functions
+
+    def wrong(self, u, h, grad_h):
+        return grad_h  # as if ELU'(u) were 1 everywhere: the seed answer's own slip
+
+    monkeypatch.setattr(functions.Activation, "backprop", wrong)
+    failed = [c for c in gradient_check(preset("seed")) if not c.passed]
+    assert {(c.layer, c.index[0]) for c in failed} == {(0, 1)}  # v_2i, where u_2 < 0
+
+
+# --- extremes ----------------------------------------------------------------------------------
+
+def all_arrays(p):
+    f, b = p.forward, p.backward
+    yield from f.pre + f.post + b.grad_post + b.grad_pre + b.grad_weights
+    yield from b.grad_biases or ()
+    yield from p.updated.weights
+    yield from p.updated.biases or ()
+
+
+@settings(max_examples=100, deadline=None)
+@given(problems(magnitude=1000.0, max_layers=8, max_width=12), st.data())
+def test_huge_weights_and_inputs_stay_finite(problem, data):
+    """Weights of ±1000 and inputs of ±1e3: every value finite, and (pytest turns warnings
+    into errors) no overflow or invalid-value warning."""
+    signs = st.sampled_from([-1000.0, 1000.0])
+    weights = [np.array(data.draw(st.lists(signs, min_size=w.size, max_size=w.size))).reshape(
+        w.shape) for w in problem.weights]
+    problem = problem.with_parameters(weights, problem.biases)
+    p = step(problem)
+    assert math.isfinite(p.forward.loss)
+    for a in all_arrays(p):
+        assert np.isfinite(a).all()
+
+
+@pytest.mark.parametrize("loss, output", [
+    ("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid"),
+    ("squared_error", "softmax"), ("squared_error", "tanh"),
+])
+def test_a_confidently_wrong_network_stays_finite(loss, output):
+    """The target class gets probability e^-4e6, which rounds to 0: the loss must still be
+    the exact, large, finite value, not inf or nan."""
+    problem = Problem.from_dict({
+        "layers": [2, 2],
+        "activations": [output],
+        "loss": loss,
+        "x": [1000.0, -1000.0],
+        "target": [1.0, 0.0],
+        "weights": [[[-1000.0, 1000.0], [1000.0, -1000.0]]],
+        "learning_rate": 0.1,
+    })
+    p = step(problem)
+    for a in all_arrays(p):
+        assert np.isfinite(a).all()
+    z = p.forward.pre[0]
+    assert z[1] - z[0] == 4e6
+    if loss == "cross_entropy":
+        assert p.forward.loss == 4e6  # -ln o_1 = ln(1 + e^(z2 - z1)) = z2 - z1 here
+    if loss == "binary_cross_entropy":
+        assert p.forward.loss == 4e6  # softplus(2e6) + softplus(2e6) = 2e6 + 2e6
