@@ -87,26 +87,25 @@ def forward(problem: Problem) -> Forward:
 
 def backward(problem: Problem, fwd: Forward) -> Backward:
     pre, post, target = fwd.pre, fwd.post, problem.target
-    depth = len(pre)
-    grad_post = [None] * depth
-    grad_pre = [None] * depth
-    grad_weights = [None] * depth
+    inputs = (problem.x, *post[:-1])
     loss, out = problem.loss, problem.activations[-1]
 
-    grad_post[-1] = loss.gradient(pre[-1], post[-1], target)
+    grad_o = loss.gradient(pre[-1], post[-1], target)
     if loss.output_activation == out.name:
-        grad_pre[-1] = post[-1] - target  # softmax + cross-entropy, sigmoid + binary CE
+        delta = post[-1] - target  # softmax + cross-entropy, sigmoid + binary CE: o - o*
     else:
-        grad_pre[-1] = out.backprop(pre[-1], post[-1], grad_post[-1])
-    for l in range(depth - 1, -1, -1):
-        grad_weights[l] = grad_pre[l][:, None] * (post[l - 1] if l else problem.x)
-        if l:
-            grad_post[l - 1] = problem.weights[l].T @ grad_pre[l]
-            grad_pre[l - 1] = problem.activations[l - 1].backprop(
-                pre[l - 1], post[l - 1], grad_post[l - 1]
-            )
+        delta = out.backprop(pre[-1], post[-1], grad_o)
+    # built from the output back, then turned round
+    grad_post, grad_pre, grad_weights = [grad_o], [delta], [delta[:, None] * inputs[-1]]
+    for l in range(len(pre) - 2, -1, -1):
+        grad_h = problem.weights[l + 1].T @ delta
+        delta = problem.activations[l].backprop(pre[l], post[l], grad_h)
+        grad_post.append(grad_h)
+        grad_pre.append(delta)
+        grad_weights.append(delta[:, None] * inputs[l])
+    grad_pre.reverse()
     grad_biases = None if problem.biases is None else tuple(grad_pre)
-    return Backward(tuple(grad_post), tuple(grad_pre), tuple(grad_weights), grad_biases)
+    return Backward(tuple(grad_post[::-1]), tuple(grad_pre), tuple(grad_weights[::-1]), grad_biases)
 
 
 def update(problem: Problem, bwd: Backward) -> Problem:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# exp() of anything larger overflows a double; -o*/o is reported at this ceiling instead.
-_LOG_CEILING = 709.0
-_TINY = 1e-300
+# e^690 is about 1e300: the size at which 1/o and e^z are reported when they would overflow
+_LOG_CEILING = 690.0
+_TINY = math.exp(-_LOG_CEILING)
 
 
 def _softplus(a):
@@ -23,17 +23,9 @@ def _softplus(a):
     return np.logaddexp(0.0, a)
 
 
-def _softmax_parts(z):
-    """z - max z, its exponentials and their sum: softmax and log-softmax both start here."""
-    # ufunc reductions: on a handful of numbers, the methods' Python wrappers cost more
-    shifted = z - np.maximum.reduce(z)
-    e = np.exp(shifted)
-    return shifted, e, np.add.reduce(e)
-
-
 def _log_softmax(z):
-    shifted, _, total = _softmax_parts(z)
-    return shifted - np.log(total)
+    """ln softmax(z) = z - ln sum e^z, the sum taken by logaddexp so that nothing overflows."""
+    return z - np.logaddexp.reduce(z)
 
 
 @dataclass(frozen=True)
@@ -46,7 +38,8 @@ class Activation:
     def value(self, u):
         name, a = self.name, self.parameter
         if name == "elu":
-            return np.maximum(u, 0.0) + a * np.expm1(np.minimum(u, 0.0))
+            negative = np.expm1(np.minimum(u, 0.0))
+            return np.maximum(u, 0.0) + (negative if a == 1.0 else a * negative)
         if name == "relu":
             return np.maximum(u, 0.0)
         if name == "leaky_relu":
@@ -58,8 +51,8 @@ class Activation:
             return np.tanh(u)
         if name == "identity":
             return u.copy()
-        _, e, total = _softmax_parts(u)
-        return e / total
+        e = np.exp(u - np.maximum.reduce(u))  # softmax
+        return e / np.add.reduce(e)
 
     def derivative(self, u):
         """f'(u), elementwise. Softmax has a Jacobian instead: see `backprop`."""
@@ -86,6 +79,10 @@ class Activation:
         """
         if self.name == "softmax":
             return h * (grad_h - h @ grad_h)
+        if self.name == "elu":  # ELU'(u) = alpha e^u = h + alpha for u < 0: no second exp
+            if self.parameter == 1.0:  # then h < 0 exactly where u < 0
+                return grad_h * (1.0 + np.minimum(h, 0.0))
+            return grad_h * np.where(u >= 0, 1.0, h + self.parameter)
         return grad_h * self.derivative(u)
 
     @property
@@ -146,8 +143,8 @@ class Loss:
     def evaluate(self, z, activation: Activation, target):
         """The output o = f(z) and the loss L(o, o*), the loss from z where that keeps it finite."""
         if self.name == "cross_entropy":
-            shifted, e, total = _softmax_parts(z)
-            return e / total, float(-(target @ (shifted - math.log(total))))
+            log_o = _log_softmax(z)
+            return np.exp(log_o), float(-(target @ log_o))
         o = activation.value(z)
         if self.name == "binary_cross_entropy":
             # ln o = -softplus(-z) and ln(1 - o) = -softplus(z) for o = sigmoid(z)
@@ -155,13 +152,10 @@ class Loss:
         return o, float(0.5 * ((o - target) ** 2).sum())
 
     def gradient(self, z, o, target):
-        """dL/do. Where the true value is beyond a double (o* > 0 and o rounds to 0), it is
-        reported at about ±e^709 rather than as infinity."""
+        """dL/do. Where it is beyond a double (o* > 0 and o rounds to 0) it is reported at
+        about 1e300 in size rather than as infinity."""
         if self.name == "cross_entropy":
-            if np.minimum.reduce(o) > _TINY:
-                return -target / o
-            # 1/o = e^(-ln o), with ln o from log-softmax
-            return -target * np.exp(np.minimum(-_log_softmax(z), _LOG_CEILING))
+            return target / -np.maximum(o, _TINY)
         if self.name == "binary_cross_entropy":
             # -o*/o + (1 - o*)/(1 - o), with 1/o = 1 + e^-z and 1/(1 - o) = 1 + e^z
             zc = np.clip(z, -_LOG_CEILING, _LOG_CEILING)
