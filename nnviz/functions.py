@@ -72,6 +72,12 @@ class Activation:
             return np.ones_like(u)
         raise ValueError("softmax has a Jacobian, not an elementwise derivative")
 
+    def jacobian(self, u, h):
+        """dh/du as a matrix: diagonal, but for softmax. To show; backprop never builds it."""
+        if self.name == "softmax":
+            return np.diag(h) - np.outer(h, h)
+        return np.diag(self.derivative(u))
+
     def backprop(self, u, h, grad_h):
         """dL/du = J^T dL/dh, where J = dh/du is this layer's Jacobian.
 
@@ -139,6 +145,7 @@ class Loss:
     name: str
     output_activation: str | None
     latex: str
+    gradient_latex: str  # dL/do_k
 
     def evaluate(self, z, activation: Activation, target):
         """The output o = f(z) and the loss L(o, o*), the loss from z where that keeps it finite."""
@@ -164,13 +171,23 @@ class Loss:
 
 
 LOSSES = {
-    "cross_entropy": Loss("cross_entropy", "softmax", r"\mathcal{L} = -\sum_k o^*_k \ln o_k"),
+    "cross_entropy": Loss(
+        "cross_entropy",
+        "softmax",
+        r"\mathcal{L} = -\sum_k o^*_k \ln o_k",
+        r"\frac{\partial \mathcal{L}}{\partial o_k} = -\frac{o^*_k}{o_k}",
+    ),
     "binary_cross_entropy": Loss(
         "binary_cross_entropy",
         "sigmoid",
         r"\mathcal{L} = -\sum_k \left[ o^*_k \ln o_k + (1 - o^*_k) \ln (1 - o_k) \right]",
+        r"\frac{\partial \mathcal{L}}{\partial o_k} = "
+        r"-\frac{o^*_k}{o_k} + \frac{1 - o^*_k}{1 - o_k}",
     ),
     "squared_error": Loss(
-        "squared_error", None, r"\mathcal{L} = \frac{1}{2} \sum_k (o_k - o^*_k)^2"
+        "squared_error",
+        None,
+        r"\mathcal{L} = \frac{1}{2} \sum_k (o_k - o^*_k)^2",
+        r"\frac{\partial \mathcal{L}}{\partial o_k} = o_k - o^*_k",
     ),
 }

@@ -310,3 +310,30 @@ def test_a_confidently_wrong_network_stays_finite(loss, output):
         assert p.forward.loss == 4e6  # -ln o_1 = ln(1 + e^(z2 - z1)) = z2 - z1 here
     if loss == "binary_cross_entropy":
         assert p.forward.loss == 4e6  # softplus(2e6) + softplus(2e6) = 2e6 + 2e6
+
+
+def test_the_largest_network_the_format_allows():
+    """8 layers of 64, every hidden activation, biases: shapes right and backprop proven."""
+    rng = np.random.default_rng(7)
+    layers = [64] * 8
+    hidden = ["tanh", {"name": "elu", "alpha": 0.7}, "relu",
+              {"name": "leaky_relu", "negative_slope": 0.1}, "sigmoid", "identity"]
+    problem = Problem.from_dict({
+        "layers": layers,
+        "activations": [*hidden, "softmax"],
+        "loss": "cross_entropy",
+        "x": rng.normal(size=64).tolist(),
+        "target": np.eye(64)[5].tolist(),
+        "weights": [rng.normal(0, 0.3, (64, 64)).tolist() for _ in range(7)],
+        "biases": [rng.normal(0, 0.1, 64).tolist() for _ in range(7)],
+        "learning_rate": 0.1,
+    })
+    p = step(problem)
+    assert [u.shape for u in p.forward.pre] == [(64,)] * 7
+    assert [g.shape for g in p.backward.grad_weights] == [(64, 64)] * 7
+    assert [b.shape for b in p.updated.biases] == [(64,)] * 7
+    assert p.forward.post[-1].sum() == pytest.approx(1.0, abs=1e-12)
+    assert smooth_here(problem, margin=1e-3)
+    checks = gradient_check(problem)
+    assert len(checks) == 7 * (64 * 64 + 64)
+    assert all(c.passed for c in checks), [c for c in checks if not c.passed][:3]

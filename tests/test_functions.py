@@ -88,6 +88,7 @@ def test_backprop_is_the_jacobian_transpose_times_the_gradient(u, g):
             jacobian[:, i] = (f.value(u + step) - f.value(u - step)) / (2 * h)
         np.testing.assert_allclose(f.backprop(u, f.value(u), g), jacobian.T @ g,
                                    rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(f.jacobian(u, f.value(u)), jacobian, rtol=1e-6, atol=1e-8)
 
 
 def reference_loss(name, o, t):
@@ -151,4 +152,5 @@ def test_every_function_has_its_formula():
         f = Activation(name, 1.0 if name in ("elu", "leaky_relu") else None)
         assert f.latex and f.derivative_latex
     assert r"\ln" in LOSSES["cross_entropy"].latex
+    assert all(loss.gradient_latex.startswith(r"\frac{\partial") for loss in LOSSES.values())
     assert "ALPHA" not in Activation("elu", 0.5).latex and "0.5" in Activation("elu", 0.5).latex
