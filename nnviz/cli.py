@@ -7,6 +7,9 @@ problems. Bad input exits with status 2 and one line on standard error, never a 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
 import sys
 
 import numpy as np
@@ -111,23 +114,52 @@ def solution_text(p: Pass) -> str:
 def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
-        source = "the seed problem" if args.problem is None else args.problem
+        path = args.problem
+        source = "the seed problem" if path is None else path if path.isprintable() else repr(path)
         try:
-            problem = preset("seed") if args.problem is None else load(args.problem)
+            problem = preset("seed") if path is None else load(path)
         except ProblemError as e:
             raise UsageError(f"{source}: {e}") from None
         result = step(problem)
         if args.format == "json":
-            sys.stdout.write(dumps(result.to_dict()) + "\n")
+            _write(dumps(result.to_dict()) + "\n")
         else:
-            sys.stdout.write(solution_text(result))
-        sys.stdout.flush()
+            _write(solution_text(result))
     except UsageError as e:
-        print(f"nnviz: {e}", file=sys.stderr)
+        _complain(f"nnviz: {e}")
         return 2
-    except BrokenPipeError:  # e.g. piped into head
-        sys.stderr.close()
+    except BrokenPipeError:  # the reader left, as `head` does: not an error
+        _drop_output()
         return 0
+    except OSError as e:
+        _drop_output()
+        _complain(f"nnviz: cannot write the output: {e.strerror or e}")
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _write(text: str) -> None:
+    """UTF-8 whatever the locale says: JSON is UTF-8, and a title may not be ASCII."""
+    if sys.stdout is None:
+        raise OSError(errno.EBADF, "standard output is closed")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode())
+    sys.stdout.buffer.flush()
+
+
+def _complain(line: str) -> None:
+    if sys.stderr is not None:
+        sys.stderr.write(
+            line.encode(sys.stderr.encoding or "utf-8", "backslashreplace").decode(
+                sys.stderr.encoding or "utf-8"
+            )
+            + "\n"
+        )
+
+
+def _drop_output() -> None:
+    """Point stdout at /dev/null, so that Python's own last flush has nowhere to fail."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

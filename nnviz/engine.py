@@ -104,7 +104,7 @@ def backward(problem: Problem, fwd: Forward) -> Backward:
         grad_pre.append(delta)
         grad_weights.append(delta[:, None] * inputs[l])
     grad_pre.reverse()
-    grad_biases = None if problem.biases is None else tuple(grad_pre)
+    grad_biases = None if problem.biases is None else tuple(grad_pre)  # dL/db = dL/du
     return Backward(tuple(grad_post[::-1]), tuple(grad_pre), tuple(grad_weights[::-1]), grad_biases)
 
 

@@ -35,11 +35,19 @@ class Activation:
     name: str
     parameter: float | None = None  # ELU's alpha or leaky ReLU's negative slope
 
+    def __post_init__(self):
+        if self.name not in ACTIVATION_NAMES:
+            raise ValueError(
+                f"unknown activation {self.name!r}; expected one of {ACTIVATION_NAMES}"
+            )
+        if self.parameter is None and self.name in ACTIVATION_PARAMETERS:
+            object.__setattr__(self, "parameter", ACTIVATION_PARAMETERS[self.name][1])
+
     def value(self, u):
         name, a = self.name, self.parameter
         if name == "elu":
             negative = np.expm1(np.minimum(u, 0.0))
-            return np.maximum(u, 0.0) + (negative if a == 1.0 else a * negative)
+            return np.maximum(u, 0.0) + (negative if a == 1.0 else a * negative)  # 1.0 * saved
         if name == "relu":
             return np.maximum(u, 0.0)
         if name == "leaky_relu":
@@ -58,6 +66,8 @@ class Activation:
         """f'(u), elementwise. Softmax has a Jacobian instead: see `backprop`."""
         name, a = self.name, self.parameter
         if name == "elu":
+            if a == 1.0:  # ELU'(u) = e^min(u, 0): the u >= 0 branch gives e^0 = 1
+                return np.exp(np.minimum(u, 0.0))
             return np.where(u >= 0, 1.0, a * np.exp(np.minimum(u, 0.0)))
         if name == "relu":
             return (u > 0).astype(float)
@@ -66,8 +76,9 @@ class Activation:
         if name == "sigmoid":
             e = np.exp(-np.abs(u))
             return e / (1.0 + e) ** 2
-        if name == "tanh":
-            return 1.0 - np.tanh(u) ** 2
+        if name == "tanh":  # 1 - tanh^2 u, written so that it does not round to 0 for large |u|
+            e = np.exp(-2.0 * np.abs(u))
+            return 4.0 * e / (1.0 + e) ** 2
         if name == "identity":
             return np.ones_like(u)
         raise ValueError("softmax has a Jacobian, not an elementwise derivative")
@@ -85,19 +96,22 @@ class Activation:
         """
         if self.name == "softmax":
             return h * (grad_h - h @ grad_h)
-        if self.name == "elu":  # ELU'(u) = alpha e^u = h + alpha for u < 0: no second exp
-            if self.parameter == 1.0:  # then h < 0 exactly where u < 0
-                return grad_h * (1.0 + np.minimum(h, 0.0))
-            return grad_h * np.where(u >= 0, 1.0, h + self.parameter)
         return grad_h * self.derivative(u)
 
     @property
     def latex(self) -> str:
-        return _ACTIVATION_LATEX[self.name].replace("ALPHA", _number(self.parameter))
+        return self._with_parameter(_ACTIVATION_LATEX[self.name])
 
     @property
     def derivative_latex(self) -> str:
-        return _DERIVATIVE_LATEX[self.name].replace("ALPHA", _number(self.parameter))
+        return self._with_parameter(_DERIVATIVE_LATEX[self.name])
+
+    def _with_parameter(self, latex: str) -> str:
+        """The formula with its parameter written in; a factor of 1 is left out."""
+        if self.parameter is None:
+            return latex
+        factor = "" if self.parameter == 1 else f"{self.parameter:g}\\,"
+        return latex.replace("ALPHA\\,", factor).replace("ALPHA", f"{self.parameter:g}")
 
     def to_json(self):
         if self.parameter is None:
@@ -108,10 +122,6 @@ class Activation:
         if self.parameter is None:
             return self.name
         return f"{self.name} ({ACTIVATION_PARAMETERS[self.name][0]} {self.parameter:g})"
-
-
-def _number(a) -> str:
-    return "" if a is None else f"{a:g}"
 
 
 # name -> (parameter name, default) for the activations that take one

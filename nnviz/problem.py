@@ -91,8 +91,9 @@ class Problem:
     def to_json(self) -> str:
         return dumps(self.to_dict())
 
-    def with_parameters(self, weights, biases=None) -> Problem:
-        """The same problem with other weights (and biases), e.g. after an update."""
+    def with_parameters(self, weights, biases) -> Problem:
+        """The same problem with other weights and biases (None for none), e.g. after an
+        update."""
         # not dataclasses.replace, which costs several microseconds
         return Problem(
             self.layers,
@@ -166,7 +167,9 @@ def _too_big(size: int) -> str:
 
 
 # what is left where a JSON text was cut inside a number or a literal
-_CUT_SHORT = re.compile(r"-?[0-9.eE+-]*|t(r(ue?)?)?|f(a(l(se?)?)?)?|n(u(ll?)?)?")
+_CUT_SHORT = re.compile(
+    r"-?[0-9]*(\.[0-9]*)?([eE][+-]?[0-9]*)?|t(r(ue?)?)?|f(a(l(se?)?)?)?|n(u(ll?)?)?"
+)
 
 
 def _read_json(text: str | bytes):
@@ -187,7 +190,9 @@ def _read_json(text: str | bytes):
         )
     except json.JSONDecodeError as e:
         rest = text[e.pos :].strip()
-        if e.msg.startswith("Unterminated string") or _CUT_SHORT.fullmatch(rest):
+        if e.msg.startswith("Unterminated string") or (
+            e.msg.startswith("Expecting") and e.pos > 0 and _CUT_SHORT.fullmatch(rest)
+        ):
             raise ProblemError(
                 f"the JSON ends early (line {e.lineno}); the file looks truncated"
             ) from None
@@ -201,20 +206,31 @@ def _read_json(text: str | bytes):
 # --- the rules of the format ------------------------------------------------------------------
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= 20 else text[:20] + "…"
+
+
 def _describe(value) -> str:
+    """A value as a message quotes it: short, on one line, printable."""
     if isinstance(value, _NotFinite):
-        return value.text if len(value.text) <= 20 else value.text[:20] + "…"
+        return _clip(value.text)
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value if len(value) <= 20 else value[:20] + "…", ensure_ascii=False)
+    if isinstance(value, str):  # json.dumps escapes control characters, and lone surrogates:
+        return _clip(
+            json.dumps(value, ensure_ascii=False).encode(errors="backslashreplace").decode()
+        )
     if isinstance(value, list):
         return f"a list of {len(value)}"
     if isinstance(value, dict):
         return "an object"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value) if value.bit_length() < 64 else f"an integer of {value.bit_length()} bits"
+    return f"a {type(value).__name__}"
 
 
 def _number(value, where: str, limit: float = LIMIT) -> float:
@@ -224,7 +240,7 @@ def _number(value, where: str, limit: float = LIMIT) -> float:
         raise ProblemError(f"{where} is {_describe(value)}; expected a number")
     if abs(value) > limit:
         raise ProblemError(
-            f"{where} = {value:g} is out of range; expected at most {limit:g} in size"
+            f"{where} = {_describe(value)} is out of range; expected at most {limit:g} in size"
         )
     return float(value)
 
@@ -280,7 +296,7 @@ def _activation(value, where: str, is_output: bool) -> Activation:
     for k in params:
         if k != key:
             takes = f"takes only '{key}'" if key else "takes no parameters"
-            raise ProblemError(f"{where} has unknown key '{k}'; {value} {takes}")
+            raise ProblemError(f"{where} has unknown key {_describe(k)}; {value} {takes}")
     if key is None:
         return Activation(value)
     return Activation(value, _number(params.get(key, default), f"{where}.{key}"))
@@ -307,6 +323,11 @@ def _parse(data) -> Problem:
         raise ProblemError(f"title is {_describe(title)}; expected text")
     if len(title) > MAX_TITLE:
         raise ProblemError(f"title has {len(title)} characters; expected at most {MAX_TITLE}")
+    if not title.isprintable():
+        raise ProblemError(
+            f"title is {_describe(title)}, with a character that cannot be shown; "
+            "expected one line of text"
+        )
 
     layers = data["layers"]
     if not isinstance(layers, list) or not 2 <= len(layers) <= MAX_LAYERS:

@@ -1,6 +1,7 @@
 """python -m nnviz solve, as a user at a terminal and a script would run it."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -141,3 +142,43 @@ def test_usage_errors_are_one_line(args, message):
 def test_help_lists_the_command():
     run = nnviz("--help")
     assert run.returncode == 0 and "solve" in run.stdout
+
+
+def shell(script, **env):
+    return subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **env})
+
+
+def test_output_nobody_reads_is_no_error():
+    """A reader that leaves at once, as `head` may: nnviz exits quietly, with status 0."""
+    run = shell(f"{sys.executable} -m nnviz solve --format json | true; echo ${{PIPESTATUS[0]}}")
+    assert run.stdout == "0\n"
+    assert run.stderr == ""
+
+
+@pytest.mark.parametrize("redirect, message", [
+    (">&-", "nnviz: cannot write the output: standard output is closed"),
+    (">/dev/full", "nnviz: cannot write the output: No space left on device"),
+])
+def test_output_that_cannot_be_written_is_one_line(redirect, message):
+    run = shell(f"{sys.executable} -m nnviz solve {redirect}")
+    assert run.returncode == 1
+    assert run.stderr == message + "\n"
+
+
+def test_a_title_beyond_ascii_is_written_whatever_the_locale(tmp_path):
+    problem = {**preset("seed").to_dict(), "title": "Problème 1 — η"}
+    path = tmp_path / "accents.json"
+    path.write_text(json.dumps(problem, ensure_ascii=False), encoding="utf-8")
+    for fmt in ("text", "json"):
+        run = subprocess.run([sys.executable, "-m", "nnviz", "solve", str(path), "--format", fmt],
+                             cwd=ROOT, capture_output=True, timeout=60,
+                             env={**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"})
+        assert run.returncode == 0 and run.stderr == b""
+        assert "Problème 1 — η" in run.stdout.decode("utf-8")
+
+
+def test_a_path_with_a_newline_stays_on_one_line():
+    run = nnviz("solve", "a\nb.json")
+    assert run.returncode == 2
+    assert run.stderr == "nnviz: 'a\\nb.json': cannot read the file: No such file or directory\n"

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -43,7 +43,37 @@ def test_values_on_paper(f, u, expected):
     (Activation("relu"), 0.0),  # the one exception the spec names
 ])
 def test_derivative_at_the_kink(f, expected):
-    assert f.derivative(np.array([0.0]))[0] == expected
+    zero = np.array([0.0])
+    assert f.derivative(zero)[0] == expected
+    assert f.backprop(zero, f.value(zero), np.array([2.0]))[0] == 2 * expected  # what backward uses
+    assert f.backprop(-zero, f.value(-zero), np.array([2.0]))[0] == 2 * expected  # u = -0.0
+
+
+def test_elu_with_alpha_takes_the_upper_branch_at_zero():
+    f = Activation("elu", 0.5)
+    u = np.array([-1e-300, 0.0, 1e-300])
+    assert f.backprop(u, f.value(u), np.ones(3)).tolist() == [0.5, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("f, u, expected", [
+    (Activation("elu", 1.0), -40.0, math.exp(-40.0)),
+    (Activation("elu", 2.0), -40.0, 2 * math.exp(-40.0)),
+    (Activation("tanh"), 20.0, 4 * math.exp(-40.0) / (1 + math.exp(-40.0)) ** 2),
+    (Activation("tanh"), -30.0, 4 * math.exp(-60.0) / (1 + math.exp(-60.0)) ** 2),
+    (Activation("sigmoid"), -50.0, math.exp(-50.0) / (1 + math.exp(-50.0)) ** 2),
+])
+def test_derivatives_keep_their_digits_far_out(f, u, expected):
+    """Tiny, but not zero: 1 - tanh^2 or e^u from 1 + h would round these to 0."""
+    u = np.array([u])
+    assert f.derivative(u)[0] == pytest.approx(expected, rel=1e-14)
+    assert f.backprop(u, f.value(u), np.ones(1))[0] == pytest.approx(expected, rel=1e-14)
+
+
+def test_unknown_activations_are_refused_and_parameters_default():
+    with pytest.raises(ValueError, match="gelu"):
+        Activation("gelu")
+    assert Activation("elu").parameter == 1.0
+    assert Activation("leaky_relu").parameter == 0.01
 
 
 def test_elu_tiny_negative_keeps_its_digits():
@@ -79,8 +109,8 @@ def test_backprop_is_the_jacobian_transpose_times_the_gradient(u, g):
     g = g[: u.size]
     h = 1e-6
     for f in [*ELEMENTWISE, SOFTMAX]:
-        if f.name in {"elu", "relu", "leaky_relu"}:
-            assume(np.abs(u).min() > 1e-4)
+        if f.name in {"elu", "relu", "leaky_relu"} and np.abs(u).min() < 1e-4:
+            continue  # a difference across the kink measures no derivative
         jacobian = np.empty((u.size, u.size))
         for i in range(u.size):
             step = np.zeros_like(u)
@@ -137,6 +167,22 @@ def test_fused_pairs_give_o_minus_target():
         o, _ = LOSSES[name].evaluate(z, f, t)
         via_jacobian = f.backprop(z, o, LOSSES[name].gradient(z, o, t))
         np.testing.assert_allclose(via_jacobian, o - t, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("z", [-30.0, -12.0, 12.0, 30.0])
+def test_binary_cross_entropy_gradient_far_out(z):
+    """dL/do = -o*/o + (1 - o*)/(1 - o), with 1/o = 1 + e^-z and 1/(1 - o) = 1 + e^z."""
+    t = 0.3
+    o = Activation("sigmoid").value(np.array([z]))
+    expected = -t * (1 + math.exp(-z)) + (1 - t) * (1 + math.exp(z))
+    got = LOSSES["binary_cross_entropy"].gradient(np.array([z]), o, np.array([t]))[0]
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_binary_cross_entropy_gradient_saturates_finite():
+    z, t = np.array([-800.0, 800.0]), np.array([1.0, 0.0])
+    grad = LOSSES["binary_cross_entropy"].gradient(z, Activation("sigmoid").value(z), t)
+    assert np.isfinite(grad).all() and grad[0] < -1e299 and grad[1] > 1e299
 
 
 def test_cross_entropy_of_a_vanishing_probability_is_finite():

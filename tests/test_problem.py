@@ -286,28 +286,28 @@ ACTIVATION_CASES = [
         "activation_unknown_parameter",
         _put(("activations", 0), {"name": "elu", "beta": 1.0}),
         "activations[0]",
-        "'beta'",
+        '"beta"',
         "'alpha'",
     ),
     bad(
         "activation_parameter_of_another",
         _put(("activations", 0), {"name": "elu", "negative_slope": 0.01}),
         "activations[0]",
-        "'negative_slope'",
+        '"negative_slope"',
         "'alpha'",
     ),
     bad(
         "activation_parameter_on_relu",
         _put(("activations", 0), {"name": "relu", "alpha": 1.0}),
         "activations[0]",
-        "'alpha'",
+        '"alpha"',
         "relu takes no parameters",
     ),
     bad(
         "activation_parameter_on_softmax",
         _put(("activations", 1), {"name": "softmax", "alpha": 1.0}),
         "activations[1]",
-        "'alpha'",
+        '"alpha"',
         "softmax takes no parameters",
     ),
     bad(
@@ -765,6 +765,7 @@ def test_a_file_over_1_mb_is_refused_unread(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", no_reading)
     monkeypatch.setattr(Path, "read_text", no_reading)
     monkeypatch.setattr(Path, "open", no_reading)
+    monkeypatch.setattr("builtins.open", no_reading)
     with pytest.raises(ProblemError) as caught:
         load(path)
     check_message(str(caught.value), ("1 MB",))
@@ -1137,7 +1138,7 @@ def problem_dicts(draw):
     if draw(st.booleans()):
         data["format"] = FORMAT
     if draw(st.booleans()):
-        data["title"] = draw(st.text(max_size=MAX_TITLE))
+        data["title"] = draw(st.text(max_size=MAX_TITLE).filter(str.isprintable))
     return data
 
 
