@@ -98,8 +98,10 @@ def per_call(fn):
 
 def main():
     problem = preset("seed")
-    contenders = {"hand-written NumPy step": hand_written_step(problem),
-                  "nnviz.engine.step": lambda: step(problem)}
+    contenders = {
+        "hand-written NumPy step": hand_written_step(problem),
+        "nnviz.engine.step": lambda: step(problem),
+    }
     try:
         torch_contenders = torch_steps(problem)
     except ImportError:
@@ -117,15 +119,21 @@ def main():
         for name, fn in contenders.items():
             times[name].append(per_call(fn))
     base = times["hand-written NumPy step"]
-    ratio = {name: statistics.median(t / b for t, b in zip(ts, base, strict=True))
-             for name, ts in times.items()}
+    ratio = {
+        name: statistics.median(t / b for t, b in zip(ts, base, strict=True))
+        for name, ts in times.items()
+    }
 
     width = max(map(len, times))
-    print(f"One full step of the seed problem (forward, loss, backward, update); "
-          f"median of {ROUNDS} interleaved rounds of {NUMBER} calls")
+    print(
+        f"One full step of the seed problem (forward, loss, backward, update); "
+        f"median of {ROUNDS} interleaved rounds of {NUMBER} calls"
+    )
     for name, ts in times.items():
-        print(f"  {name:<{width}} {statistics.median(ts) * 1e6:7.1f} us   "
-              f"{ratio[name]:5.2f}x the hand-written step")
+        print(
+            f"  {name:<{width}} {statistics.median(ts) * 1e6:7.1f} us   "
+            f"{ratio[name]:5.2f}x the hand-written step"
+        )
     verdict = "ok" if ratio["nnviz.engine.step"] <= 1.5 else "MISSED"
     print(f"  nnviz / hand-written = {ratio['nnviz.engine.step']:.2f}  (goal <= 1.5)  {verdict}")
     for name in torch_contenders:
@@ -150,8 +158,10 @@ def main():
         runs.append((time.perf_counter() - t0, t_hand))
     t_api, t_hand = min(runs)
     verdict = "ok" if t_api < 0.5 else "MISSED"
-    print(f"10,000 steps of the seed problem: {t_api:.3f} s = {t_api / t_hand:.2f}x 10,000 "
-          f"hand-written steps  (goal < 0.5 s)  {verdict}")
+    print(
+        f"10,000 steps of the seed problem: {t_api:.3f} s = {t_api / t_hand:.2f}x 10,000 "
+        f"hand-written steps  (goal < 0.5 s)  {verdict}"
+    )
 
     # the command line: start-up included, against Python starting and importing numpy
     def wall(args):
@@ -165,8 +175,10 @@ def main():
         bare.append(wall(["-c", "import numpy"]))
     t_cli, t_bare = statistics.median(cli), statistics.median(bare)
     verdict = "ok" if t_cli < 1.0 else "MISSED"
-    print(f"python -m nnviz solve --format json: {t_cli:.3f} s = {t_cli / t_bare:.2f}x "
-          f"python -c 'import numpy'  (goal well under 1 s)  {verdict}")
+    print(
+        f"python -m nnviz solve --format json: {t_cli:.3f} s = {t_cli / t_bare:.2f}x "
+        f"python -c 'import numpy'  (goal well under 1 s)  {verdict}"
+    )
 
 
 if __name__ == "__main__":

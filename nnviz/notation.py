@@ -28,6 +28,17 @@ def layer_symbols(layers) -> list[LayerSymbols]:
     return [LayerSymbols(f"W{l}", f"b{l}", f"u{l}", f"h{l}") for l in range(1, depth + 1)]
 
 
+def neuron_names(layers) -> list[list[str]]:
+    """Every neuron's name, layer by layer: x1.., then h1.. and o1.. in the seed's letters,
+    or h1_1.., h2_1.. for other depths."""
+    names = [[f"x{i + 1}" for i in range(layers[0])]]
+    seed_style = len(layers) == 3
+    for l, s in enumerate(layer_symbols(layers)):
+        prefix = s.post if seed_style else f"{s.post}_"
+        names.append([f"{prefix}{j + 1}" for j in range(layers[l + 1])])
+    return names
+
+
 def number(value: float, decimals: int = 4) -> str:
     """A value rounded for people: fixed decimals, scientific when huge, and never '-0.0000'."""
     if abs(value) >= 1e6:

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def nnviz(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "nnviz", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "nnviz", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def strict_json(text):
@@ -52,17 +53,27 @@ def test_solve_prints_the_seed_by_default():
     assert table["h"] == [2.0, -0.77687, 4.7, 0.2]
     assert table["L"] == [0.309548]
     expected = {
-        "u": p.forward.pre[0], "z": p.forward.pre[1], "o": p.forward.post[1],
-        "dL/dz": p.backward.grad_pre[1], "dL/dw": p.backward.grad_weights[1],
-        "dL/dh": p.backward.grad_post[0], "dL/du": p.backward.grad_pre[0],
+        "u": p.forward.pre[0],
+        "z": p.forward.pre[1],
+        "o": p.forward.post[1],
+        "dL/dz": p.backward.grad_pre[1],
+        "dL/dw": p.backward.grad_weights[1],
+        "dL/dh": p.backward.grad_post[0],
+        "dL/du": p.backward.grad_pre[0],
         "dL/dv": p.backward.grad_weights[0],
-        "w_new": p.updated.weights[1], "v_new": p.updated.weights[0],
+        "w_new": p.updated.weights[1],
+        "v_new": p.updated.weights[0],
     }
     for label, value in expected.items():
         np.testing.assert_allclose(table[label], value.ravel(), atol=5e-7, err_msg=label)
     order = [line.strip() for line in run.stdout.splitlines() if line and line[0] != " "]
-    assert order[2:] == ["Given", "Forward pass", "Loss", "Backward pass",
-                         "Update (learning rate 0.1)"]
+    assert order[2:] == [
+        "Given",
+        "Forward pass",
+        "Loss",
+        "Backward pass",
+        "Update (learning rate 0.1)",
+    ]
 
 
 def test_solve_json_is_the_solution_format_at_full_precision():
@@ -75,8 +86,9 @@ def test_solve_json_is_the_solution_format_at_full_precision():
     assert solution["problem"]["biases"] is None and solution["problem"]["title"]
     assert solution["loss"] == p.forward.loss  # bit for bit: repr round-trips a double
     assert solution["output"] == p.forward.post[1].tolist()
-    assert [sorted(layer) for layer in solution["layers"]] == [sorted(
-        ["pre", "post", "grad_post", "grad_pre", "grad_weights", "weights_new"])] * 2
+    assert [sorted(layer) for layer in solution["layers"]] == [
+        sorted(["pre", "post", "grad_post", "grad_pre", "grad_weights", "weights_new"])
+    ] * 2
     seed = solution["layers"]
     assert seed[0]["pre"] == p.forward.pre[0].tolist()
     assert seed[1]["grad_pre"] == p.backward.grad_pre[1].tolist()
@@ -97,10 +109,14 @@ def test_solve_json_with_biases_writes_their_gradients():
 
 def test_a_deep_network_uses_the_generic_names(tmp_path):
     problem = {
-        "layers": [2, 3, 3, 1], "activations": ["tanh", "relu", "sigmoid"],
-        "loss": "binary_cross_entropy", "x": [0.5, -1], "target": [1],
+        "layers": [2, 3, 3, 1],
+        "activations": ["tanh", "relu", "sigmoid"],
+        "loss": "binary_cross_entropy",
+        "x": [0.5, -1],
+        "target": [1],
         "weights": [[[0.1, 0.2]] * 3, [[0.3, -0.1, 0.2]] * 3, [[0.5, 0.5, -0.5]]],
-        "biases": [[0, 0, 0], [0.1, 0.1, 0.1], [0]], "learning_rate": 0.5,
+        "biases": [[0, 0, 0], [0.1, 0.1, 0.1], [0]],
+        "learning_rate": 0.5,
     }
     path = tmp_path / "deep.json"
     path.write_text(json.dumps(problem))
@@ -120,18 +136,22 @@ def test_the_command_line_imports_no_ui():
         "print([m for m in ('streamlit', 'plotly', 'pandas') if m in sys.modules],"
         " file=sys.stderr)\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert run.stderr.strip() == "[]"
     assert strict_json(run.stdout)["format"] == "nnviz-solution/1"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["solve", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
-    ([], "the following arguments are required: command"),
-    (["train"], "invalid choice: 'train'"),
-    (["solve", "a.json", "b.json"], "unrecognized arguments: b.json"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["solve", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
+        ([], "the following arguments are required: command"),
+        (["train"], "invalid choice: 'train'"),
+        (["solve", "a.json", "b.json"], "unrecognized arguments: b.json"),
+    ],
+)
 def test_usage_errors_are_one_line(args, message):
     run = nnviz(*args)
     assert run.returncode == 2 and run.stdout == ""
@@ -145,8 +165,14 @@ def test_help_lists_the_command():
 
 
 def shell(script, **env):
-    return subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env={**os.environ, **env})
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
 
 
 def test_output_nobody_reads_is_no_error():
@@ -156,10 +182,13 @@ def test_output_nobody_reads_is_no_error():
     assert run.stderr == ""
 
 
-@pytest.mark.parametrize("redirect, message", [
-    (">&-", "nnviz: cannot write the output: standard output is closed"),
-    (">/dev/full", "nnviz: cannot write the output: No space left on device"),
-])
+@pytest.mark.parametrize(
+    "redirect, message",
+    [
+        (">&-", "nnviz: cannot write the output: standard output is closed"),
+        (">/dev/full", "nnviz: cannot write the output: No space left on device"),
+    ],
+)
 def test_output_that_cannot_be_written_is_one_line(redirect, message):
     run = shell(f"{sys.executable} -m nnviz solve {redirect}")
     assert run.returncode == 1
@@ -171,9 +200,13 @@ def test_a_title_beyond_ascii_is_written_whatever_the_locale(tmp_path):
     path = tmp_path / "accents.json"
     path.write_text(json.dumps(problem, ensure_ascii=False), encoding="utf-8")
     for fmt in ("text", "json"):
-        run = subprocess.run([sys.executable, "-m", "nnviz", "solve", str(path), "--format", fmt],
-                             cwd=ROOT, capture_output=True, timeout=60,
-                             env={**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"})
+        run = subprocess.run(
+            [sys.executable, "-m", "nnviz", "solve", str(path), "--format", fmt],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"},
+        )
         assert run.returncode == 0 and run.stderr == b""
         assert "Problème 1 — η" in run.stdout.decode("utf-8")
 

@@ -40,13 +40,27 @@ def seed_by_hand():
     dv = [[du[j] * X[i] for i in range(3)] for j in range(4)]
     w_new = [[W[k][j] - ETA * dw[k][j] for j in range(4)] for k in range(2)]
     v_new = [[V[j][i] - ETA * dv[j][i] for i in range(3)] for j in range(4)]
-    return dict(u=u, h=h, z=z, o=o, L=loss, do=do, dz=dz, dw=dw, dh=dh, du=du, dv=dv,
-                w_new=w_new, v_new=v_new)
+    return dict(
+        u=u,
+        h=h,
+        z=z,
+        o=o,
+        L=loss,
+        do=do,
+        dz=dz,
+        dw=dw,
+        dh=dh,
+        du=du,
+        dv=dv,
+        w_new=w_new,
+        v_new=v_new,
+    )
 
 
 def close(actual, expected, tol=TOL):
-    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float),
-                               rtol=0, atol=tol)
+    np.testing.assert_allclose(
+        np.asarray(actual, float), np.asarray(expected, float), rtol=0, atol=tol
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +68,24 @@ def seed():
     return seed_by_hand(), step(preset("seed"))
 
 
-@pytest.mark.parametrize("name, get", [
-    ("u", lambda p: p.forward.pre[0]),
-    ("h", lambda p: p.forward.post[0]),
-    ("z", lambda p: p.forward.pre[1]),
-    ("o", lambda p: p.forward.post[1]),
-    ("L", lambda p: p.forward.loss),
-    ("do", lambda p: p.backward.grad_post[1]),
-    ("dz", lambda p: p.backward.grad_pre[1]),
-    ("dw", lambda p: p.backward.grad_weights[1]),
-    ("dh", lambda p: p.backward.grad_post[0]),
-    ("du", lambda p: p.backward.grad_pre[0]),
-    ("dv", lambda p: p.backward.grad_weights[0]),
-    ("w_new", lambda p: p.updated.weights[1]),
-    ("v_new", lambda p: p.updated.weights[0]),
-])
+@pytest.mark.parametrize(
+    "name, get",
+    [
+        ("u", lambda p: p.forward.pre[0]),
+        ("h", lambda p: p.forward.post[0]),
+        ("z", lambda p: p.forward.pre[1]),
+        ("o", lambda p: p.forward.post[1]),
+        ("L", lambda p: p.forward.loss),
+        ("do", lambda p: p.backward.grad_post[1]),
+        ("dz", lambda p: p.backward.grad_pre[1]),
+        ("dw", lambda p: p.backward.grad_weights[1]),
+        ("dh", lambda p: p.backward.grad_post[0]),
+        ("du", lambda p: p.backward.grad_pre[0]),
+        ("dv", lambda p: p.backward.grad_weights[0]),
+        ("w_new", lambda p: p.updated.weights[1]),
+        ("v_new", lambda p: p.updated.weights[0]),
+    ],
+)
 def test_seed_every_value(seed, name, get):
     by_hand, result = seed
     close(get(result), by_hand[name])
@@ -110,8 +127,19 @@ def tutorial_by_hand():
     du = [dh[j] * h[j] * (1 - h[j]) for j in range(2)]
     dv = [[du[j] * x[i] for i in range(2)] for j in range(2)]
     return dict(
-        u=u, h=h, z=z, o=o, L=loss, do=do, dz=dz, dw=dw, dh=dh, du=du, dv=dv,
-        db1=du, db2=dz,
+        u=u,
+        h=h,
+        z=z,
+        o=o,
+        L=loss,
+        do=do,
+        dz=dz,
+        dw=dw,
+        dh=dh,
+        du=du,
+        dv=dv,
+        db1=du,
+        db2=dz,
         v_new=[[v[j][i] - eta * dv[j][i] for i in range(2)] for j in range(2)],
         w_new=[[w[k][j] - eta * dw[k][j] for j in range(2)] for k in range(2)],
         b1_new=[b1[j] - eta * du[j] for j in range(2)],
@@ -174,18 +202,29 @@ def deep_by_hand():
     dw3 = [[du3 * h2[k] for k in range(2)]]
 
     def minus_eta(a, g):
-        return [minus_eta(ar, gr) for ar, gr in zip(a, g, strict=True)] if isinstance(
-            a[0], list) else [ai - eta * gi for ai, gi in zip(a, g, strict=True)]
+        return (
+            [minus_eta(ar, gr) for ar, gr in zip(a, g, strict=True)]
+            if isinstance(a[0], list)
+            else [ai - eta * gi for ai, gi in zip(a, g, strict=True)]
+        )
 
     return dict(
         problem={
             "layers": [2, 3, 2, 1],
             "activations": ["tanh", {"name": "leaky_relu", "negative_slope": slope}, "sigmoid"],
-            "loss": "binary_cross_entropy", "x": x, "target": [t],
-            "weights": [w1, w2, w3], "biases": [b1, b2, b3], "learning_rate": eta,
+            "loss": "binary_cross_entropy",
+            "x": x,
+            "target": [t],
+            "weights": [w1, w2, w3],
+            "biases": [b1, b2, b3],
+            "learning_rate": eta,
         },
-        pre=[u1, u2, [u3]], post=[h1, h2, [o]], L=loss,
-        grad_post=[dh1, dh2, [do]], grad_pre=[du1, du2, [du3]], grad_weights=[dw1, dw2, dw3],
+        pre=[u1, u2, [u3]],
+        post=[h1, h2, [o]],
+        L=loss,
+        grad_post=[dh1, dh2, [do]],
+        grad_pre=[du1, du2, [du3]],
+        grad_weights=[dw1, dw2, dw3],
         weights_new=[minus_eta(w1, dw1), minus_eta(w2, dw2), minus_eta(w3, dw3)],
         biases_new=[minus_eta(b1, du1), minus_eta(b2, du2), minus_eta(b3, [du3])],
     )
@@ -236,7 +275,8 @@ def problems(draw, magnitude=2.0, max_layers=5, max_width=5):
     depth = len(layers) - 1
     loss = draw(st.sampled_from(["cross_entropy", "binary_cross_entropy", "squared_error"]))
     output = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss) or draw(
-        st.sampled_from([*HIDDEN, "softmax"]))
+        st.sampled_from([*HIDDEN, "softmax"])
+    )
     hidden = draw(st.lists(st.sampled_from(HIDDEN), min_size=depth - 1, max_size=depth - 1))
     activations = []
     for name in [*hidden, output]:
@@ -260,23 +300,26 @@ def problems(draw, magnitude=2.0, max_layers=5, max_width=5):
     else:
         target = vec(layers[-1])
     with_biases = draw(st.booleans())
-    return Problem.from_dict({
-        "layers": layers,
-        "activations": activations,
-        "loss": loss,
-        "x": vec(layers[0]),
-        "target": target,
-        "weights": [[vec(layers[l]) for _ in range(layers[l + 1])] for l in range(depth)],
-        "biases": [vec(n) for n in layers[1:]] if with_biases else None,
-        "learning_rate": draw(st.floats(0.01, 1.0)),
-    })
+    return Problem.from_dict(
+        {
+            "layers": layers,
+            "activations": activations,
+            "loss": loss,
+            "x": vec(layers[0]),
+            "target": target,
+            "weights": [[vec(layers[l]) for _ in range(layers[l + 1])] for l in range(depth)],
+            "biases": [vec(n) for n in layers[1:]] if with_biases else None,
+            "learning_rate": draw(st.floats(0.01, 1.0)),
+        }
+    )
 
 
 def smooth_here(problem, margin=1e-2):
     """No pre-activation of a kinked activation sits near its kink."""
     fwd = forward(problem)
-    return all(np.abs(u).min() > margin for u, f in zip(fwd.pre, problem.activations)
-               if f.name in KINKED)
+    return all(
+        np.abs(u).min() > margin for u, f in zip(fwd.pre, problem.activations) if f.name in KINKED
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -286,7 +329,8 @@ def test_gradients_equal_finite_differences(problem):
     checks = gradient_check(problem)
     assume(any(abs(c.analytic) > 1e-6 for c in checks))  # else there is nothing to compare
     assert len(checks) == sum(w.size for w in problem.weights) + (
-        0 if problem.biases is None else sum(b.size for b in problem.biases))
+        0 if problem.biases is None else sum(b.size for b in problem.biases)
+    )
     for c in checks:
         assert c.passed, c
         if abs(c.analytic) > 1e-3:
@@ -322,6 +366,7 @@ def test_gradient_check_catches_a_wrong_gradient(monkeypatch):
 
 # --- extremes ----------------------------------------------------------------------------------
 
+
 def all_arrays(p):
     f, b = p.forward, p.backward
     yield from f.pre + f.post + b.grad_post + b.grad_pre + b.grad_weights
@@ -336,8 +381,10 @@ def test_huge_weights_and_inputs_stay_finite(problem, data):
     """Weights of ±1000 and inputs of ±1e3: every value finite, and (pytest turns warnings
     into errors) no overflow or invalid-value warning."""
     signs = st.sampled_from([-1000.0, 1000.0])
-    weights = [np.array(data.draw(st.lists(signs, min_size=w.size, max_size=w.size))).reshape(
-        w.shape) for w in problem.weights]
+    weights = [
+        np.array(data.draw(st.lists(signs, min_size=w.size, max_size=w.size))).reshape(w.shape)
+        for w in problem.weights
+    ]
     problem = problem.with_parameters(weights, problem.biases)
     p = step(problem)
     assert math.isfinite(p.forward.loss)
@@ -345,13 +392,16 @@ def test_huge_weights_and_inputs_stay_finite(problem, data):
         assert np.isfinite(a).all()
 
 
-@pytest.mark.parametrize("hidden, loss, output", [
-    ("identity", "squared_error", "identity"),
-    ({"name": "leaky_relu", "negative_slope": 1e6}, "squared_error", "softmax"),
-    ({"name": "elu", "alpha": 1e6}, "cross_entropy", "softmax"),
-    ("relu", "binary_cross_entropy", "sigmoid"),
-    ("tanh", "squared_error", "tanh"),
-])
+@pytest.mark.parametrize(
+    "hidden, loss, output",
+    [
+        ("identity", "squared_error", "identity"),
+        ({"name": "leaky_relu", "negative_slope": 1e6}, "squared_error", "softmax"),
+        ({"name": "elu", "alpha": 1e6}, "cross_entropy", "softmax"),
+        ("relu", "binary_cross_entropy", "sigmoid"),
+        ("tanh", "squared_error", "tanh"),
+    ],
+)
 def test_the_limits_of_the_format_stay_finite(hidden, loss, output):
     """8 layers of 64 with every input, weight and bias at +-1e6 and eta = 1e6, the most the
     format allows: still every value finite and no warning."""
@@ -360,34 +410,47 @@ def test_the_limits_of_the_format_stay_finite(hidden, loss, output):
     def signs(*shape):
         return (1e6 * rng.choice([-1.0, 1.0], size=shape)).tolist()
 
-    problem = Problem.from_dict({
-        "layers": [64] * 8, "activations": [hidden] * 6 + [output], "loss": loss,
-        "x": signs(64), "target": np.eye(64)[0].tolist(),
-        "weights": [signs(64, 64) for _ in range(7)], "biases": [signs(64) for _ in range(7)],
-        "learning_rate": 1e6,
-    })
+    problem = Problem.from_dict(
+        {
+            "layers": [64] * 8,
+            "activations": [hidden] * 6 + [output],
+            "loss": loss,
+            "x": signs(64),
+            "target": np.eye(64)[0].tolist(),
+            "weights": [signs(64, 64) for _ in range(7)],
+            "biases": [signs(64) for _ in range(7)],
+            "learning_rate": 1e6,
+        }
+    )
     p = step(problem)
     assert math.isfinite(p.forward.loss)
     for a in all_arrays(p):
         assert np.isfinite(a).all()
 
 
-@pytest.mark.parametrize("loss, output", [
-    ("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid"),
-    ("squared_error", "softmax"), ("squared_error", "tanh"),
-])
+@pytest.mark.parametrize(
+    "loss, output",
+    [
+        ("cross_entropy", "softmax"),
+        ("binary_cross_entropy", "sigmoid"),
+        ("squared_error", "softmax"),
+        ("squared_error", "tanh"),
+    ],
+)
 def test_a_confidently_wrong_network_stays_finite(loss, output):
     """The target class gets probability e^-4e6, which rounds to 0: the loss must still be
     the exact, large, finite value, not inf or nan."""
-    problem = Problem.from_dict({
-        "layers": [2, 2],
-        "activations": [output],
-        "loss": loss,
-        "x": [1000.0, -1000.0],
-        "target": [1.0, 0.0],
-        "weights": [[[-1000.0, 1000.0], [1000.0, -1000.0]]],
-        "learning_rate": 0.1,
-    })
+    problem = Problem.from_dict(
+        {
+            "layers": [2, 2],
+            "activations": [output],
+            "loss": loss,
+            "x": [1000.0, -1000.0],
+            "target": [1.0, 0.0],
+            "weights": [[[-1000.0, 1000.0], [1000.0, -1000.0]]],
+            "learning_rate": 0.1,
+        }
+    )
     p = step(problem)
     for a in all_arrays(p):
         assert np.isfinite(a).all()
@@ -403,18 +466,26 @@ def test_the_largest_network_the_format_allows():
     """8 layers of 64, every hidden activation, biases: shapes right and backprop proven."""
     rng = np.random.default_rng(7)
     layers = [64] * 8
-    hidden = ["tanh", {"name": "elu", "alpha": 0.7}, "relu",
-              {"name": "leaky_relu", "negative_slope": 0.1}, "sigmoid", "identity"]
-    problem = Problem.from_dict({
-        "layers": layers,
-        "activations": [*hidden, "softmax"],
-        "loss": "cross_entropy",
-        "x": rng.normal(size=64).tolist(),
-        "target": np.eye(64)[5].tolist(),
-        "weights": [rng.normal(0, 0.3, (64, 64)).tolist() for _ in range(7)],
-        "biases": [rng.normal(0, 0.1, 64).tolist() for _ in range(7)],
-        "learning_rate": 0.1,
-    })
+    hidden = [
+        "tanh",
+        {"name": "elu", "alpha": 0.7},
+        "relu",
+        {"name": "leaky_relu", "negative_slope": 0.1},
+        "sigmoid",
+        "identity",
+    ]
+    problem = Problem.from_dict(
+        {
+            "layers": layers,
+            "activations": [*hidden, "softmax"],
+            "loss": "cross_entropy",
+            "x": rng.normal(size=64).tolist(),
+            "target": np.eye(64)[5].tolist(),
+            "weights": [rng.normal(0, 0.3, (64, 64)).tolist() for _ in range(7)],
+            "biases": [rng.normal(0, 0.1, 64).tolist() for _ in range(7)],
+            "learning_rate": 0.1,
+        }
+    )
     p = step(problem)
     assert [u.shape for u in p.forward.pre] == [(64,)] * 7
     assert [g.shape for g in p.backward.grad_weights] == [(64, 64)] * 7

@@ -10,9 +10,15 @@ from hypothesis.extra.numpy import arrays
 
 from nnviz.functions import ACTIVATION_NAMES, LOSSES, Activation
 
-ELEMENTWISE = [Activation("elu", 1.0), Activation("elu", 0.5), Activation("relu"),
-               Activation("leaky_relu", 0.01), Activation("sigmoid"), Activation("tanh"),
-               Activation("identity")]
+ELEMENTWISE = [
+    Activation("elu", 1.0),
+    Activation("elu", 0.5),
+    Activation("relu"),
+    Activation("leaky_relu", 0.01),
+    Activation("sigmoid"),
+    Activation("tanh"),
+    Activation("identity"),
+]
 SOFTMAX = Activation("softmax")
 
 
@@ -20,28 +26,34 @@ def vectors(low=-30.0, high=30.0, max_size=6):
     return arrays(float, st.integers(1, max_size), elements=st.floats(low, high))
 
 
-@pytest.mark.parametrize("f, u, expected", [
-    (Activation("elu", 1.0), -1.5, math.exp(-1.5) - 1),
-    (Activation("elu", 2.0), -1.0, 2 * (math.exp(-1.0) - 1)),
-    (Activation("elu", 1.0), 4.7, 4.7),
-    (Activation("relu"), -3.0, 0.0),
-    (Activation("relu"), 3.0, 3.0),
-    (Activation("leaky_relu", 0.01), -3.0, -0.03),
-    (Activation("sigmoid"), 0.0, 0.5),
-    (Activation("sigmoid"), 2.0, 1 / (1 + math.exp(-2.0))),
-    (Activation("sigmoid"), -2.0, 1 / (1 + math.exp(2.0))),
-    (Activation("tanh"), 0.5, math.tanh(0.5)),
-    (Activation("identity"), -7.25, -7.25),
-])
+@pytest.mark.parametrize(
+    "f, u, expected",
+    [
+        (Activation("elu", 1.0), -1.5, math.exp(-1.5) - 1),
+        (Activation("elu", 2.0), -1.0, 2 * (math.exp(-1.0) - 1)),
+        (Activation("elu", 1.0), 4.7, 4.7),
+        (Activation("relu"), -3.0, 0.0),
+        (Activation("relu"), 3.0, 3.0),
+        (Activation("leaky_relu", 0.01), -3.0, -0.03),
+        (Activation("sigmoid"), 0.0, 0.5),
+        (Activation("sigmoid"), 2.0, 1 / (1 + math.exp(-2.0))),
+        (Activation("sigmoid"), -2.0, 1 / (1 + math.exp(2.0))),
+        (Activation("tanh"), 0.5, math.tanh(0.5)),
+        (Activation("identity"), -7.25, -7.25),
+    ],
+)
 def test_values_on_paper(f, u, expected):
     assert f.value(np.array([u]))[0] == pytest.approx(expected, abs=1e-15)
 
 
-@pytest.mark.parametrize("f, expected", [
-    (Activation("elu", 1.0), 1.0),  # the u >= 0 branch at zero, as the seed writes it
-    (Activation("leaky_relu", 0.01), 1.0),
-    (Activation("relu"), 0.0),  # the one exception the spec names
-])
+@pytest.mark.parametrize(
+    "f, expected",
+    [
+        (Activation("elu", 1.0), 1.0),  # the u >= 0 branch at zero, as the seed writes it
+        (Activation("leaky_relu", 0.01), 1.0),
+        (Activation("relu"), 0.0),  # the one exception the spec names
+    ],
+)
 def test_derivative_at_the_kink(f, expected):
     zero = np.array([0.0])
     assert f.derivative(zero)[0] == expected
@@ -55,13 +67,16 @@ def test_elu_with_alpha_takes_the_upper_branch_at_zero():
     assert f.backprop(u, f.value(u), np.ones(3)).tolist() == [0.5, 1.0, 1.0]
 
 
-@pytest.mark.parametrize("f, u, expected", [
-    (Activation("elu", 1.0), -40.0, math.exp(-40.0)),
-    (Activation("elu", 2.0), -40.0, 2 * math.exp(-40.0)),
-    (Activation("tanh"), 20.0, 4 * math.exp(-40.0) / (1 + math.exp(-40.0)) ** 2),
-    (Activation("tanh"), -30.0, 4 * math.exp(-60.0) / (1 + math.exp(-60.0)) ** 2),
-    (Activation("sigmoid"), -50.0, math.exp(-50.0) / (1 + math.exp(-50.0)) ** 2),
-])
+@pytest.mark.parametrize(
+    "f, u, expected",
+    [
+        (Activation("elu", 1.0), -40.0, math.exp(-40.0)),
+        (Activation("elu", 2.0), -40.0, 2 * math.exp(-40.0)),
+        (Activation("tanh"), 20.0, 4 * math.exp(-40.0) / (1 + math.exp(-40.0)) ** 2),
+        (Activation("tanh"), -30.0, 4 * math.exp(-60.0) / (1 + math.exp(-60.0)) ** 2),
+        (Activation("sigmoid"), -50.0, math.exp(-50.0) / (1 + math.exp(-50.0)) ** 2),
+    ],
+)
 def test_derivatives_keep_their_digits_far_out(f, u, expected):
     """Tiny, but not zero: 1 - tanh^2 or e^u from 1 + h would round these to 0."""
     u = np.array([u])
@@ -79,7 +94,8 @@ def test_unknown_activations_are_refused_and_parameters_default():
 def test_elu_tiny_negative_keeps_its_digits():
     """expm1, not exp - 1: ELU(-1e-10) is -1e-10 to full precision."""
     assert Activation("elu", 1.0).value(np.array([-1e-10]))[0] == pytest.approx(
-        -1e-10 + 5e-21, rel=1e-15)
+        -1e-10 + 5e-21, rel=1e-15
+    )
 
 
 def test_sigmoid_and_friends_are_silent_at_extremes():
@@ -88,8 +104,7 @@ def test_sigmoid_and_friends_are_silent_at_extremes():
     for f in [*ELEMENTWISE, SOFTMAX]:
         assert np.isfinite(f.value(u[1:-1])).all()
     s = Activation("sigmoid")
-    assert s.value(u).tolist() == [0.0, 0.0, pytest.approx(math.exp(-40)), 0.5,
-                                   1.0, 1.0, 1.0]
+    assert s.value(u).tolist() == [0.0, 0.0, pytest.approx(math.exp(-40)), 0.5, 1.0, 1.0, 1.0]
     assert np.isfinite(s.derivative(u)).all()
 
 
@@ -116,8 +131,9 @@ def test_backprop_is_the_jacobian_transpose_times_the_gradient(u, g):
             step = np.zeros_like(u)
             step[i] = h
             jacobian[:, i] = (f.value(u + step) - f.value(u - step)) / (2 * h)
-        np.testing.assert_allclose(f.backprop(u, f.value(u), g), jacobian.T @ g,
-                                   rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(
+            f.backprop(u, f.value(u), g), jacobian.T @ g, rtol=1e-6, atol=1e-8
+        )
         np.testing.assert_allclose(f.jacobian(u, f.value(u)), jacobian, rtol=1e-6, atol=1e-8)
 
 
@@ -126,13 +142,17 @@ def reference_loss(name, o, t):
     if name == "cross_entropy":
         return -sum(tk * math.log(ok) for tk, ok in zip(t, o, strict=True))
     if name == "binary_cross_entropy":
-        return -sum(tk * math.log(ok) + (1 - tk) * math.log(1 - ok)
-                    for tk, ok in zip(t, o, strict=True))
+        return -sum(
+            tk * math.log(ok) + (1 - tk) * math.log(1 - ok) for tk, ok in zip(t, o, strict=True)
+        )
     return 0.5 * sum((ok - tk) ** 2 for tk, ok in zip(t, o, strict=True))
 
 
-OUTPUT = {"cross_entropy": SOFTMAX, "binary_cross_entropy": Activation("sigmoid"),
-          "squared_error": Activation("tanh")}
+OUTPUT = {
+    "cross_entropy": SOFTMAX,
+    "binary_cross_entropy": Activation("sigmoid"),
+    "squared_error": Activation("tanh"),
+}
 
 
 @settings(max_examples=200)
@@ -150,7 +170,8 @@ def test_losses_match_their_formulas_and_gradients(name, z, data):
     # is small beside o and 1 - o
     for k in range(z.size):
         h = {"squared_error": 1e-6, "cross_entropy": 1e-5 * o[k]}.get(
-            name, 1e-5 * min(o[k], 1 - o[k]))
+            name, 1e-5 * min(o[k], 1 - o[k])
+        )
         up, down = o.copy(), o.copy()
         up[k] += h
         down[k] -= h

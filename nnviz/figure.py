@@ -1,0 +1,213 @@
+"""The network as a Plotly figure: a pure function of the pass, the step and the colour mode.
+
+Edges are drawn as a few traces, one per colour bin (and per lit or faded), with gaps between
+edges, because Plotly gives a trace one line colour and one trace per edge is hundreds of times
+slower. Invisible markers at the edge midpoints carry the hover text and the colour bar.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from nnviz.engine import Pass
+from nnviz.lesson import Step, short
+from nnviz.notation import layer_symbols, neuron_names
+
+MODES = ("weight", "gradient", "update")
+# Red for negative, blue for positive (told apart by red-green colour-blind readers too), and a
+# grey at zero that stays visible on white.
+COLORSCALE = [
+    [0.0, "#67001f"],
+    [0.25, "#d6604d"],
+    [0.5, "#bdbdbd"],
+    [0.75, "#4393c3"],
+    [1.0, "#053061"],
+]
+BINS = 11  # odd, so that one bin is centred on zero
+MIN_WIDTH, MAX_WIDTH = 1.0, 7.0
+FADED = 0.2
+LABELLED = 16  # larger layers get no text on their nodes
+
+
+def default_mode(step: Step) -> str:
+    """What a lecturer wants coloured at this step: the weights going forward, the gradients
+    coming back, the change at the update."""
+    return {"backward": "gradient", "update": "update"}.get(step.phase, "weight")
+
+
+def edge_values(p: Pass, mode: str) -> list[np.ndarray]:
+    """Per weight layer, the quantity each edge shows in this mode."""
+    if mode == "weight":
+        return list(p.problem.weights)
+    if mode == "gradient":
+        return list(p.backward.grad_weights)
+    return [-p.problem.learning_rate * g for g in p.backward.grad_weights]  # the change Δw
+
+
+def figure(p: Pass, step: Step, mode: str) -> go.Figure:
+    problem = p.problem
+    layers = problem.layers
+    names = layer_symbols(layers)
+    values = edge_values(p, mode)
+    m = max(float(np.abs(v).max()) for v in values) or 1.0
+    ys = [np.arange(n)[::-1] - (n - 1) / 2 for n in layers]
+
+    traces = []
+    # edge geometry, all layers at once: from (l, y_from[i]) to (l + 1, y_to[j])
+    x0, y0, x1, y1, val, lit = [], [], [], [], [], []
+    for l, v in enumerate(values):
+        to, frm = np.meshgrid(np.arange(layers[l + 1]), np.arange(layers[l]), indexing="ij")
+        x0.append(np.full(v.size, l, float))
+        x1.append(np.full(v.size, l + 1, float))
+        y0.append(ys[l][frm.ravel()])
+        y1.append(ys[l + 1][to.ravel()])
+        val.append(v.ravel())
+        lit.append(np.full(v.size, step.layer is None or step.layer == l))
+    x0, y0, x1, y1, val, lit = map(np.concatenate, (x0, y0, x1, y1, val, lit))
+    bins = np.clip(np.rint((val / m + 1) / 2 * (BINS - 1)), 0, BINS - 1).astype(int)
+    centres = np.linspace(-1, 1, BINS)
+    colours = sample_colorscale(COLORSCALE, (centres + 1) / 2)
+    for is_lit in (False, True):
+        for k in range(BINS):
+            chosen = (bins == k) & (lit == is_lit)
+            if not chosen.any():
+                continue
+            n = int(chosen.sum())
+            xs = np.column_stack([x0[chosen], x1[chosen], np.full(n, np.nan)]).ravel()
+            ys_ = np.column_stack([y0[chosen], y1[chosen], np.full(n, np.nan)]).ravel()
+            traces.append(
+                dict(
+                    type="scatter",
+                    x=xs,
+                    y=ys_,
+                    mode="lines",
+                    hoverinfo="skip",
+                    showlegend=False,
+                    opacity=1.0 if is_lit else FADED,
+                    line={
+                        "color": colours[k],
+                        "width": MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * abs(centres[k]),
+                    },
+                    name=f"edges {centres[k] * m:+.3g}",
+                )
+            )
+
+    traces.append(
+        dict(
+            type="scatter",
+            x=(x0 + x1) / 2,
+            y=(y0 + y1) / 2,
+            mode="markers",
+            showlegend=False,
+            hovertext=_edge_hover(p, names),
+            hoverinfo="text",
+            name="edge values",
+            marker={
+                "size": 10,
+                "opacity": 0,
+                "color": val,
+                "colorscale": COLORSCALE,
+                "cmin": -m,
+                "cmax": m,
+                "showscale": True,
+                "colorbar": {"title": {"text": _mode_title(mode)}, "thickness": 14},
+            },
+            customdata=np.column_stack(
+                [np.repeat(np.arange(len(values)), [v.size for v in values]), np.arange(val.size)]
+            ),
+        )
+    )
+    traces.append(_nodes(p, step, names, ys))
+    layout = dict(
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        plot_bgcolor="white",
+        height=460,
+        xaxis={"visible": False, "range": [-0.5, len(layers) - 0.5]},
+        yaxis={"visible": False},
+        hovermode="closest",
+        dragmode=False,
+    )
+    # Plotly's checking of every property costs more than building them: these are known good
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+
+
+def _mode_title(mode: str) -> str:
+    return {"weight": "weight", "gradient": "∂L/∂weight", "update": "change Δ = −η ∂L/∂w"}[mode]
+
+
+def _edge_hover(p: Pass, names) -> list[str]:
+    eta = p.problem.learning_rate
+    text = []
+    for l, s in enumerate(names):
+        w, g = p.problem.weights[l], p.backward.grad_weights[l]
+        for (j, i), weight in np.ndenumerate(w):
+            index = f"{j + 1}{i + 1}" if max(w.shape) < 10 else f"{j + 1},{i + 1}"
+            text.append(
+                f"{s.weights}_{index} = {short(weight)}, ∂L/∂{s.weights}_{index} = "
+                f"{short(g[j, i])}, Δ = {short(-eta * g[j, i])}"
+            )
+    return text
+
+
+def _nodes(p: Pass, step: Step, names, ys) -> dict:
+    """Each neuron with its symbol, and its value once this step has revealed it."""
+    shown = step.reveals
+    backward = step.phase in ("backward", "update")
+    neurons = neuron_names(p.problem.layers)
+    xs, ys_, labels, hover, lit = [], [], [], [], []
+    for layer, n in enumerate(p.problem.layers):
+        for j in range(n):
+            label, value = neurons[layer][j], _node_value(p, names, layer, j, shown, backward)
+            xs.append(layer)
+            ys_.append(ys[layer][j])
+            labels.append(
+                f"{label}<br>{value}"
+                if value and n <= LABELLED
+                else (label if n <= LABELLED else "")
+            )
+            hover.append(f"{label} {value}".strip())
+            lit.append(step.layer is None or layer in (step.layer, step.layer + 1))
+    return dict(
+        type="scatter",
+        x=xs,
+        y=ys_,
+        mode="markers+text",
+        text=labels,
+        textposition="middle center",
+        hovertext=hover,
+        hoverinfo="text",
+        showlegend=False,
+        name="neurons",
+        textfont={"size": 11, "color": "#111"},
+        marker={
+            "size": 46 if max(p.problem.layers) <= 8 else 14,
+            "color": "white",
+            "line": {
+                "width": [3 if x else 1 for x in lit],
+                "color": ["#222" if x else "#bbb" for x in lit],
+            },
+        },
+    )
+
+
+def _node_value(p: Pass, names, layer: int, j: int, shown, backward: bool) -> str:
+    """The value to print beside neuron j of this layer, once the step has revealed it."""
+    f, b = p.forward, p.backward
+    if layer == 0:
+        return short(p.problem.x[j])
+    l = layer - 1
+    s = names[l]
+    if backward:
+        for key, symbol, values in (
+            (("grad_pre", l), s.pre, b.grad_pre),
+            (("grad_post", l), s.post, b.grad_post),
+        ):
+            if key in shown:
+                return f"∂L/∂{symbol}={short(values[l][j])}"
+    if ("post", l) in shown:
+        return f"{s.post}={short(f.post[l][j])}"
+    if ("pre", l) in shown:
+        return f"{s.pre}={short(f.pre[l][j])}"
+    return ""

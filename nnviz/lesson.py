@@ -1,0 +1,364 @@
+"""The lecture: one training step cut into the steps a lecturer writes on the board.
+
+`steps(p)` turns a computed `Pass` into an ordered list of `Step`s. Each says what it reveals,
+which weight layer it lights, and its equations: the general formula, then each neuron or weight
+with the numbers substituted, in the seed's notation. The stepper, and later the worksheets,
+show these equations; none of them computes a number of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnviz.engine import Pass
+from nnviz.notation import layer_symbols
+
+MAX_LINES = 12  # entries per step; a large layer shows the first ones, then how many more
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str  # plain text, as in the heading "Step k of N: title"
+    phase: str  # setup, forward, loss, backward, update
+    layer: int | None  # the weight layer lit; None for the whole network
+    reveals: frozenset  # every quantity known once this step is shown, e.g. ("pre", 0)
+    equations: tuple[str, ...]  # LaTeX, the general formula first
+
+
+def short(value: float) -> str:
+    """A number on the board: at most 4 decimals, trailing zeros dropped, never '-0'."""
+    text = f"{value:.4f}".rstrip("0")
+    text = text + "0" if text.endswith(".") else text
+    if abs(value) >= 1e6:
+        text = f"{value:.4g}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _p(value: float) -> str:
+    return f"({short(value)})"
+
+
+def _sub(symbol: str, *index: int) -> str:
+    """v_{21}; with a comma once an index has two digits: v_{12,3}."""
+    sep = "," if any(i >= 10 for i in index) else ""
+    return f"{symbol}_{{{sep.join(str(i) for i in index)}}}"
+
+
+def _d(of: str) -> str:
+    return rf"\frac{{\partial \mathcal{{L}}}}{{\partial {of}}}"
+
+
+def _eq(lhs: str, *rhs: str) -> str:
+    """lhs = rhs[0] = rhs[1] = ...; when long, the substituted numbers go on a second line."""
+    if sum(map(len, rhs)) < 50:
+        return " = ".join((lhs, *rhs))
+    return rf"\begin{{aligned}} {lhs} &= {rhs[0]} \\ &= " + " = ".join(rhs[1:]) + r" \end{aligned}"
+
+
+def _capped(lines: list[str], entries: int) -> list[str]:
+    """The general formula and the first MAX_LINES entries, then a count of the rest."""
+    if entries <= MAX_LINES:
+        return lines
+    return [*lines[: MAX_LINES + 1], rf"\vdots \quad \text{{and {entries - MAX_LINES} more}}"]
+
+
+class _Names:
+    """The names of one weight layer's quantities: LaTeX (v, W^{(1)}) and plain (v, W1)."""
+
+    def __init__(self, problem, l):
+        names = layer_symbols(problem.layers)
+        self.plain = names[l]
+        self.prev_plain = "x" if l == 0 else names[l - 1].post
+        s = self.plain
+        self.w, self.u, self.h, self.b = (_tex(a) for a in (s.weights, s.pre, s.post, s.biases))
+        self.prev = _tex(self.prev_plain)
+
+
+def _tex(symbol: str) -> str:
+    """W1 -> W^{(1)}, so that a subscript can follow; v -> v."""
+    return symbol if len(symbol) == 1 else f"{symbol[0]}^{{({symbol[1:]})}}"
+
+
+def _function(name: str) -> str:
+    return {
+        "elu": r"\mathrm{ELU}",
+        "relu": r"\mathrm{ReLU}",
+        "leaky_relu": r"\mathrm{LReLU}",
+        "sigmoid": r"\sigma",
+        "tanh": r"\tanh",
+        "identity": "f",
+        "softmax": r"\mathrm{softmax}",
+    }[name]
+
+
+def step_count(problem) -> int:
+    """setup; u and h per layer; the loss; the output's delta; dL/dW per layer and dL/dh, dL/du
+    per hidden layer; the update."""
+    depth = len(problem.weights)
+    return 1 + 2 * depth + 1 + 1 + depth + (depth - 1) + 1
+
+
+def steps(p: Pass) -> list[Step]:
+    problem = p.problem
+    depth = len(problem.weights)
+    out = []
+    known: set = set()
+
+    def add(title, phase, layer, reveals, equations):
+        known.update(reveals)
+        out.append(Step(title, phase, layer, frozenset(known), tuple(equations)))
+
+    add("The setup", "setup", None, [], _setup(problem))
+    for l in range(depth):
+        n = _Names(problem, l)
+        s, act = n.plain, problem.activations[l]
+        bias = f" + {s.biases}" if problem.biases is not None else ""
+        add(
+            f"{s.pre} = {s.weights} {n.prev_plain}{bias}", "forward", l, [("pre", l)], _pre(p, l, n)
+        )
+        add(
+            f"{s.post} = {_FUNCTION_NAMES[act.name]}({s.pre})",
+            "forward",
+            l,
+            [("post", l)],
+            _post(p, l, n),
+        )
+    add("The loss L", "loss", None, [("loss",)], _loss(p))
+    n = _Names(problem, depth - 1)
+    s = n.plain
+    fused = problem.loss.output_activation == problem.activations[-1].name
+    title = f"dL/d{s.pre} = {s.post} − o*" if fused else f"dL/d{s.post} and dL/d{s.pre}"
+    add(
+        title,
+        "backward",
+        depth - 1,
+        [("grad_post", depth - 1), ("grad_pre", depth - 1)],
+        _output_delta(p, n, fused),
+    )
+    for l in range(depth - 1, -1, -1):
+        n = _Names(problem, l)
+        biases = f" and dL/d{n.plain.biases}" if problem.biases is not None else ""
+        add(
+            f"dL/d{n.plain.weights}{biases}",
+            "backward",
+            l,
+            [("grad_weights", l)],
+            _grad_weights(p, l, n),
+        )
+        if l:
+            m = _Names(problem, l - 1)
+            add(
+                f"dL/d{m.plain.post} and dL/d{m.plain.pre}",
+                "backward",
+                l,
+                [("grad_post", l - 1), ("grad_pre", l - 1)],
+                _grad_hidden(p, l, n, m),
+            )
+    names = " and ".join(_Names(problem, l).plain.weights for l in range(depth - 1, -1, -1))
+    add(f"The update of {names}", "update", None, [("new",)], _update(p))
+    return out
+
+
+_FUNCTION_NAMES = {
+    "elu": "ELU",
+    "relu": "ReLU",
+    "leaky_relu": "LReLU",
+    "sigmoid": "σ",
+    "tanh": "tanh",
+    "identity": "identity",
+    "softmax": "softmax",
+}
+
+
+# --- the equations of each step ---------------------------------------------------------------
+
+
+def _setup(problem) -> list[str]:
+    acts = ", ".join(f"{_function(a.name)}" for a in problem.activations)
+    lines = [
+        r"\text{layers } "
+        + r" \to ".join(map(str, problem.layers))
+        + rf",\quad \text{{activations }} {acts},\quad \eta = {short(problem.learning_rate)}",
+        "x = " + _vector(problem.x),
+        "o^* = " + _vector(problem.target),
+    ]
+    for l in range(len(problem.weights)):
+        n = _Names(problem, l)
+        lines.append(f"{n.w} = " + _matrix(problem.weights[l]))
+        if problem.biases is not None:
+            lines.append(f"{n.b} = " + _vector(problem.biases[l]))
+    return lines
+
+
+def _vector(v) -> str:
+    if len(v) > MAX_LINES:
+        head = " & ".join(short(a) for a in v[:MAX_LINES])
+        return rf"\begin{{bmatrix}} {head} & \cdots \end{{bmatrix}}^T"
+    return r"\begin{bmatrix} " + " & ".join(short(a) for a in v) + r" \end{bmatrix}^T"
+
+
+def _matrix(m) -> str:
+    rows = [
+        " & ".join(short(a) for a in r[:MAX_LINES]) + (r" & \cdots" if len(r) > MAX_LINES else "")
+        for r in m[:MAX_LINES]
+    ]
+    if len(m) > MAX_LINES:
+        rows.append(r"\vdots")
+    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+
+
+def _pre(p: Pass, l: int, n: _Names) -> list[str]:
+    problem = p.problem
+    w = problem.weights[l]
+    inputs = problem.x if l == 0 else p.forward.post[l - 1]
+    bias = problem.biases[l] if problem.biases is not None else None
+    general = f"{n.u}_j = \\sum_i {n.w}_{{ji}} {n.prev}_i" + (
+        f" + {n.b}_j" if bias is not None else ""
+    )
+    lines = [general]
+    for j in range(min(w.shape[0], MAX_LINES)):
+        terms = [f"{_sub(n.w, j + 1, i + 1)} {_sub(n.prev, i + 1)}" for i in range(w.shape[1])]
+        values = [f"{_p(w[j, i])}{_p(inputs[i])}" for i in range(w.shape[1])]
+        if bias is not None:
+            terms.append(_sub(n.b, j + 1))
+            values.append(_p(bias[j]))
+        if w.shape[1] > 4:  # a long row: the symbols once, the numbers in short
+            terms = [*terms[:2], r"\cdots", terms[-1]]
+            values = [*values[:2], r"\cdots", values[-1]]
+        lines.append(
+            _eq(_sub(n.u, j + 1), " + ".join(terms), " + ".join(values), short(p.forward.pre[l][j]))
+        )
+    return _capped(lines, w.shape[0])
+
+
+def _post(p: Pass, l: int, n: _Names) -> list[str]:
+    act = p.problem.activations[l]
+    u, h = p.forward.pre[l], p.forward.post[l]
+    fn = _function(act.name)
+    lines = [act.latex]
+    if act.name == "softmax":
+        denominator = " + ".join(f"e^{{{short(z)}}}" for z in u[:4]) + (
+            r" + \cdots" if len(u) > 4 else ""
+        )
+        for k in range(min(len(u), MAX_LINES)):
+            general = f"\\frac{{e^{{{_sub(n.u, k + 1)}}}}}{{\\sum_{{k'}} e^{{{n.u}_{{k'}}}}}}"
+            numbers = f"\\frac{{e^{{{short(u[k])}}}}}{{{denominator}}}"
+            lines.append(_eq(_sub(n.h, k + 1), general, numbers, short(h[k])))
+    else:
+        for j in range(min(len(u), MAX_LINES)):
+            lines.append(
+                f"{_sub(n.h, j + 1)} = {fn}({_sub(n.u, j + 1)}) = {fn}({short(u[j])})"
+                f" = {short(h[j])}"
+            )
+    return _capped(lines, len(u))
+
+
+def _loss(p: Pass) -> list[str]:
+    problem, o, t = p.problem, p.forward.post[-1], p.problem.target
+    k = range(min(len(o), MAX_LINES))
+    more = r" + \cdots" if len(o) > MAX_LINES else ""
+    if problem.loss.name == "cross_entropy":
+        terms = " + ".join(f"{_p(t[i])} \\ln {_p(o[i])}" for i in k)
+        value = f"-({terms}{more})"
+    elif problem.loss.name == "binary_cross_entropy":
+        terms = " + ".join(
+            f"{_p(t[i])} \\ln {_p(o[i])} + (1 - {short(t[i])}) \\ln (1 - {short(o[i])})" for i in k
+        )
+        value = f"-[{terms}{more}]"
+    else:
+        terms = " + ".join(f"({short(o[i])} - {short(t[i])})^2" for i in k)
+        value = rf"\frac{{1}}{{2}} [{terms}{more}]"
+    return [problem.loss.latex, _eq(r"\mathcal{L}", value, short(p.forward.loss))]
+
+
+def _output_delta(p: Pass, n: _Names, fused: bool) -> list[str]:
+    problem, b = p.problem, p.backward
+    o, t = p.forward.post[-1], problem.target
+    shown = range(min(len(o), MAX_LINES))
+    if fused:
+        lines = [f"{_d(n.u + '_k')} = {n.h}_k - o^*_k"]
+        lines += [
+            f"{_d(_sub(n.u, k + 1))} = {_sub(n.h, k + 1)} - o^*_{{{k + 1}}} = "
+            f"{short(o[k])} - {short(t[k])} = {short(b.grad_pre[-1][k])}"
+            for k in shown
+        ]
+        return _capped(lines, len(o))
+    act = problem.activations[-1]
+    lines = [problem.loss.gradient_latex.replace("o_k", f"{n.h}_k")]
+    lines += [f"{_d(_sub(n.h, k + 1))} = {short(b.grad_post[-1][k])}" for k in shown]
+    if act.name == "softmax":
+        grad_o = _d(n.h + "_{k'}")
+        lines.append(
+            f"{_d(n.u + '_k')} = \\sum_{{k'}} {grad_o} {n.h}_{{k'}} (\\delta_{{kk'}} - {n.h}_k)"
+        )
+    else:
+        lines.append(f"{_d(n.u + '_k')} = {_d(n.h + '_k')} \\, {_function(act.name)}'({n.u}_k)")
+    lines += [f"{_d(_sub(n.u, k + 1))} = {short(b.grad_pre[-1][k])}" for k in shown]
+    return lines
+
+
+def _grad_weights(p: Pass, l: int, n: _Names) -> list[str]:
+    problem, b = p.problem, p.backward
+    inputs = problem.x if l == 0 else p.forward.post[l - 1]
+    delta, g = b.grad_pre[l], b.grad_weights[l]
+    lines = [f"{_d(n.w + '_{ji}')} = {_d(n.u + '_j')} \\, {n.prev}_i"]
+    for j, i in list(np.ndindex(g.shape))[: MAX_LINES + 1]:
+        lines.append(
+            f"{_d(_sub(n.w, j + 1, i + 1))} = {_d(_sub(n.u, j + 1))} "
+            f"{_sub(n.prev, i + 1)} = {_p(delta[j])}{_p(inputs[i])} = "
+            f"{short(g[j, i])}"
+        )
+    lines = _capped(lines, g.size)
+    if problem.biases is not None:
+        lines.append(f"{_d(n.b + '_j')} = {_d(n.u + '_j')} = " + _vector(delta))
+    return lines
+
+
+def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names) -> list[str]:
+    """dL/dh and dL/du of layer l-1, through the weights of layer l."""
+    problem, b = p.problem, p.backward
+    w, delta = problem.weights[l], b.grad_pre[l]
+    act = problem.activations[l - 1]
+    u, grad_h, grad_u = p.forward.pre[l - 1], b.grad_post[l - 1], b.grad_pre[l - 1]
+    derivative = act.derivative(u)
+    lines = [f"{_d(m.h + '_j')} = \\sum_k {_d(n.u + '_k')} \\, {n.w}_{{kj}}"]
+    shown = range(min(len(u), MAX_LINES // 2))
+    for j in shown:
+        terms = " + ".join(f"{_p(delta[k])}{_p(w[k, j])}" for k in range(min(len(delta), 4)))
+        more = r" + \cdots" if len(delta) > 4 else ""
+        lines.append(f"{_d(_sub(m.h, j + 1))} = {terms}{more} = {short(grad_h[j])}")
+    lines.append(f"{_d(m.u + '_j')} = {_d(m.h + '_j')} \\, {_function(act.name)}'({m.u}_j)")
+    for j in shown:
+        lines.append(
+            f"{_d(_sub(m.u, j + 1))} = {_p(grad_h[j])} \\, {_function(act.name)}'"
+            f"({short(u[j])}) = {_p(grad_h[j])}{_p(derivative[j])} = "
+            f"{short(grad_u[j])}"
+        )
+    if len(u) > len(shown):
+        lines.append(rf"\vdots \quad \text{{and {len(u) - len(shown)} more of each}}")
+    return lines
+
+
+def _update(p: Pass) -> list[str]:
+    problem, b, new = p.problem, p.backward, p.updated
+    eta = problem.learning_rate
+    lines = []
+    for l in range(len(problem.weights) - 1, -1, -1):
+        n = _Names(problem, l)
+        w, g, w_new = problem.weights[l], b.grad_weights[l], new.weights[l]
+        lines.append(
+            rf"{n.w}^{{\text{{new}}}}_{{ji}} = {n.w}_{{ji}} - \eta "
+            f"{_d(n.w + '_{ji}')}"
+        )
+        shown = list(np.ndindex(w.shape))[: MAX_LINES // 3]
+        for j, i in shown:
+            lines.append(
+                f"{_sub(n.w, j + 1, i + 1)} \\leftarrow {short(w[j, i])} - {_p(eta)}"
+                f"{_p(g[j, i])} = {short(w_new[j, i])}"
+            )
+        lines.append(f"{n.w}^{{\\text{{new}}}} = " + _matrix(w_new))
+        if problem.biases is not None:
+            lines.append(f"{n.b}^{{\\text{{new}}}} = " + _vector(new.biases[l]))
+    return lines

@@ -1,0 +1,315 @@
+"""The lecture app: the only module that speaks Streamlit.
+
+Each rerun reads the one `Lecture` in session state, applies the editors' changes, asks the
+engine for the pass once, and draws the stepper, the figure and the equations from it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnviz.engine import step as run_step
+from nnviz.figure import MODES, default_mode, figure
+from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation
+from nnviz.lesson import step_count, steps
+from nnviz.notation import layer_symbols, neuron_names
+from nnviz.problem import MAX_LAYERS, MAX_NEURONS, PRESETS, ProblemError, preset
+from nnviz.ui.state import Lecture, rebuild, with_values
+
+PRESET_LABELS = {
+    "seed": "The seed problem (3-4-2, ELU, softmax)",
+    "tutorial": "The 2-2-2 example (sigmoid, squared error)",
+}
+FOLLOW = "follow the step"
+
+
+def editor_key(name: str, rev: int) -> str:
+    """An editor's session-state key: new whenever code changes the problem (see Lecture)."""
+    return f"edit_{name}_r{rev}"
+
+
+def main() -> None:
+    st.set_page_config(page_title="nnviz", layout="wide")
+    if "lecture" not in st.session_state:
+        st.session_state.lecture = Lecture([preset("seed")])
+        st.session_state.preset = "seed"
+    lecture: Lecture = st.session_state.lecture
+
+    _sidebar(lecture)
+    top, bottom = st.container(), st.container()
+    with bottom:
+        _editors(lecture)  # first, so that an edit drives this very rerun
+    with top:
+        _lecture(lecture)
+
+
+# --- the stepper, the figure and the equations ------------------------------------------------
+
+
+def _next():
+    lecture = st.session_state.lecture
+    problem = lecture.problem
+    last = lecture.step == step_count(problem) - 1
+    lecture.next(step_count(problem), run_step(problem).updated if last else problem)
+
+
+def _prev():
+    lecture = st.session_state.lecture
+    lecture.prev(step_count(lecture.problem))
+
+
+def _reset():
+    st.session_state.lecture.start(preset(st.session_state.preset))
+
+
+def _lecture(lecture: Lecture) -> None:
+    problem = lecture.problem
+    p = run_step(problem)
+    lesson = steps(p)
+    current = lesson[lecture.step]
+
+    if problem.title:
+        st.markdown(f"**{problem.title}**")
+    buttons = st.columns([1, 1, 1, 6])
+    buttons[0].button(
+        "◀ Previous",
+        key="prev",
+        on_click=_prev,
+        use_container_width=True,
+        disabled=lecture.iteration == 0 and lecture.step == 0,
+    )
+    buttons[1].button(
+        "Next ▶", key="next", on_click=_next, use_container_width=True, type="primary"
+    )
+    buttons[2].button("Reset", key="reset", on_click=_reset, use_container_width=True)
+    buttons[3].markdown(
+        f"Iteration {lecture.iteration + 1} · loss L = {p.forward.loss:.4f}"
+        if ("loss",) in current.reveals or lecture.iteration
+        else f"Iteration {lecture.iteration + 1}"
+    )
+    st.subheader(f"Step {lecture.step + 1} of {len(lesson)}: {current.title}")
+    if lecture.notice:
+        st.info(lecture.notice)
+        lecture.notice = None
+    if lecture.edit_error:
+        st.error(f"{lecture.edit_error}. The last good values are still in use.")
+
+    left, right = st.columns([1, 1])
+    with left:
+        choice = st.radio("Edge colours", [FOLLOW, *MODES], horizontal=True, key="colour_mode")
+        mode = default_mode(current) if choice == FOLLOW else choice
+        st.plotly_chart(
+            figure(p, current, mode),
+            key="network",
+            config={"displayModeBar": False, "scrollZoom": False},
+        )
+    with right:
+        for equation in current.equations:
+            st.latex(equation)
+
+
+# --- editing ----------------------------------------------------------------------------------
+
+
+def _editors(lecture: Lecture) -> None:
+    """Every weight matrix, x, o* and eta as a grid; an edit replaces the current iteration's
+    problem, and a bad one is named and ignored."""
+    problem = lecture.problem
+    names = neuron_names(problem.layers)
+    symbols = layer_symbols(problem.layers)
+    st.markdown("#### Weights and inputs")
+    st.caption(
+        "Edit any cell; everything is computed again at once. Rows are the neuron a "
+        "weight leads to, columns the neuron it comes from."
+    )
+    grids = []  # (name in the problem, label, values as a grid, row names, column names)
+    for l, s in enumerate(symbols):
+        grids.append((("weights", l), s.weights, problem.weights[l], names[l + 1], names[l]))
+        if problem.biases is not None:
+            grids.append(
+                (("biases", l), s.biases, problem.biases[l][None, :], [s.biases], names[l + 1])
+            )
+    grids += [
+        ("x", "x", problem.x[None, :], ["x"], names[0]),
+        ("target", "o*", problem.target[None, :], ["o*"], names[-1]),
+        ("learning_rate", "η", np.array([[problem.learning_rate]]), ["η"], ["η"]),
+    ]
+
+    columns = st.columns(min(len(grids), 4))
+    for n, (name, symbol, values, rows, cols) in enumerate(grids):
+        key = name if isinstance(name, str) else f"{name[0]}{name[1]}"
+        with columns[n % len(columns)]:
+            st.markdown(f"**{symbol}**")
+            edited = st.data_editor(
+                pd.DataFrame(values, index=rows, columns=cols),
+                key=editor_key(key, lecture.rev),
+                column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in cols},
+            )
+        new = edited.to_numpy(dtype=float, na_value=np.nan)
+        if np.array_equal(new, values):
+            continue
+        is_matrix = name[0] == "weights"
+        try:
+            problem = with_values(
+                problem,
+                name,
+                new if is_matrix else new[0],
+                _cell_names(symbol, rows, cols, is_matrix),
+            )
+            lecture.edit(problem)
+        except ProblemError as e:
+            lecture.edit_error = str(e)
+            return
+
+
+def _cell_names(symbol, rows, cols, is_matrix) -> np.ndarray:
+    """What a message calls each cell: v_21 (row h2, column x1), then x_2, o*_1, η."""
+    if not is_matrix:
+        return np.array(
+            [symbol if symbol == "η" else f"{symbol}_{i + 1}" for i in range(len(cols))],
+            dtype=object,
+        )
+    sep = "," if max(len(rows), len(cols)) >= 10 else ""
+    return np.array(
+        [
+            [f"{symbol}_{j + 1}{sep}{i + 1} (row {r}, column {c})" for i, c in enumerate(cols)]
+            for j, r in enumerate(rows)
+        ],
+        dtype=object,
+    )
+
+
+# --- the architecture -------------------------------------------------------------------------
+
+
+def _sidebar(lecture: Lecture) -> None:
+    problem, rev = lecture.problem, lecture.rev
+    with st.sidebar:
+        st.header("Network")
+        st.selectbox(
+            "Preset",
+            list(PRESETS),
+            format_func=PRESET_LABELS.get,
+            key="preset",
+            on_change=_choose_preset,
+        )
+        st.text_input(
+            "Layer sizes",
+            "-".join(map(str, problem.layers)),
+            key=f"layers_r{rev}",
+            on_change=_change_layers,
+            args=(f"layers_r{rev}",),
+            help=f"2 to {MAX_LAYERS} layers of 1 to {MAX_NEURONS} neurons, input first, e.g. 3-4-2",
+        )
+        depth = len(problem.weights)
+        for l, act in enumerate(problem.activations):
+            choices = ACTIVATION_NAMES if l == depth - 1 else ACTIVATION_NAMES[:-1]
+            label = "Output activation" if l == depth - 1 else f"Activation of layer {l + 1}"
+            st.selectbox(
+                label,
+                choices,
+                index=choices.index(act.name),
+                key=f"act{l}_r{rev}",
+                on_change=_change_activation,
+                args=(l, f"act{l}_r{rev}"),
+            )
+            if act.name in ACTIVATION_PARAMETERS:
+                parameter = ACTIVATION_PARAMETERS[act.name][0]
+                st.number_input(
+                    f"{parameter} of layer {l + 1}",
+                    value=act.parameter,
+                    key=f"param{l}_r{rev}",
+                    on_change=_change_parameter,
+                    args=(l, f"param{l}_r{rev}"),
+                    format="%.3f",
+                )
+        st.selectbox(
+            "Loss",
+            list(LOSSES),
+            index=list(LOSSES).index(problem.loss.name),
+            key=f"loss_r{rev}",
+            on_change=_rebuild_from,
+            args=("loss", f"loss_r{rev}"),
+        )
+        st.checkbox(
+            "Biases",
+            value=problem.biases is not None,
+            key=f"biases_r{rev}",
+            on_change=_rebuild_from,
+            args=("biases", f"biases_r{rev}"),
+        )
+        st.divider()
+        st.number_input("Random seed", min_value=0, value=0, step=1, key="seed")
+        st.button("Random weights", key="randomise", on_click=_randomise)
+
+
+def _apply(problem, notice):
+    st.session_state.lecture.start(problem, notice)
+
+
+def _choose_preset():
+    name = st.session_state.preset
+    _apply(preset(name), f"Loaded {PRESET_LABELS[name]}.")
+
+
+def _change_layers(key):
+    lecture = st.session_state.lecture
+    text = st.session_state[key]
+    try:
+        layers = [int(n) for n in text.replace(",", "-").replace(" ", "").split("-")]
+        if not (2 <= len(layers) <= MAX_LAYERS and all(1 <= n <= MAX_NEURONS for n in layers)):
+            raise ValueError
+    except ValueError:
+        lecture.notice = (
+            f'Layer sizes "{text}" were not changed: expected 2 to {MAX_LAYERS} '
+            f"whole numbers from 1 to {MAX_NEURONS} joined by dashes, e.g. 3-4-2."
+        )
+        lecture.rev += 1  # the box shows the sizes in force again
+        return
+    if layers != list(lecture.problem.layers):
+        _apply(*rebuild(lecture.problem, layers=layers, seed=st.session_state.seed))
+
+
+def _change_activation(l, key):
+    lecture = st.session_state.lecture
+    activations = list(lecture.problem.activations)
+    activations[l] = Activation(st.session_state[key])
+    _apply(*rebuild(lecture.problem, activations=activations))
+
+
+def _change_parameter(l, key):
+    lecture = st.session_state.lecture
+    activations = list(lecture.problem.activations)
+    value = st.session_state[key]
+    try:
+        data = lecture.problem.to_dict()
+        data["activations"][l] = Activation(activations[l].name, value).to_json()
+        lecture.start(type(lecture.problem).from_dict(data))
+    except ProblemError as e:
+        lecture.notice = f"Not changed: {e}."
+        lecture.rev += 1
+
+
+def _rebuild_from(what, key):
+    lecture = st.session_state.lecture
+    _apply(*rebuild(lecture.problem, **{what: st.session_state[key]}))
+
+
+def _randomise():
+    from nnviz.ui.state import random_problem
+
+    problem = st.session_state.lecture.problem
+    seed = st.session_state.seed
+    _apply(
+        random_problem(
+            problem.layers,
+            problem.activations,
+            problem.loss.name,
+            problem.biases is not None,
+            seed,
+            f"Random weights, seed {seed}",
+        ),
+        f"Every weight was drawn at random (seed {seed}).",
+    )

@@ -1,0 +1,180 @@
+"""The lecture's state, and the rules for changing it. No Streamlit here, so it can be tested
+as plain Python; the app keeps one `Lecture` in st.session_state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnviz.functions import Activation
+from nnviz.problem import LIMIT, Problem, ProblemError
+
+
+@dataclass
+class Lecture:
+    """Where the lecture is: the problem of every iteration so far, and the step within one.
+
+    `rev` counts the changes made by code rather than by an editor (a new iteration, going back
+    across one, a reset, a new architecture). The editors' keys carry it, so that an editor never
+    re-applies an old edit over weights the code has changed.
+    """
+
+    history: list[Problem]
+    iteration: int = 0
+    step: int = 0
+    rev: int = 0
+    notice: str | None = None  # said once, after a change the user may not expect
+    edit_error: str | None = None  # the latest bad edit; the last good problem stays in force
+
+    @property
+    def problem(self) -> Problem:
+        return self.history[self.iteration]
+
+    def next(self, n_steps: int, updated: Problem) -> None:
+        """One step on; after the update, the next iteration starts from the new weights."""
+        if self.step < n_steps - 1:
+            self.step += 1
+            return
+        del self.history[self.iteration + 1 :]
+        self.history.append(updated)
+        self.iteration += 1
+        self.step = 0
+        self.rev += 1
+
+    def prev(self, n_steps: int) -> None:
+        """One step back, across iterations too: nothing is lost."""
+        if self.step > 0:
+            self.step -= 1
+        elif self.iteration > 0:
+            self.iteration -= 1
+            self.step = n_steps - 1
+            self.rev += 1
+
+    def start(self, problem: Problem, notice: str | None = None) -> None:
+        """Begin again with this problem: a reset, a preset, a new architecture."""
+        self.history = [problem]
+        self.iteration = self.step = 0
+        self.rev += 1
+        self.notice = notice
+        self.edit_error = None
+
+    def edit(self, problem: Problem) -> None:
+        """The user changed the current iteration's problem; later iterations no longer hold."""
+        self.history[self.iteration] = problem
+        del self.history[self.iteration + 1 :]
+        self.edit_error = None
+
+
+# --- editing ----------------------------------------------------------------------------------
+
+
+def with_values(problem: Problem, name: str, values: np.ndarray, cells) -> Problem:
+    """The problem with one editable quantity replaced, checked by the problem's own rules.
+
+    `name` is "x", "target", "learning_rate", ("weights", l) or ("biases", l); `cells` names
+    each entry for a message, e.g. "v_21 (row h2, column x1)". Raises ProblemError naming the
+    first bad cell.
+    """
+    values = np.asarray(values, dtype=float)
+    for index, value in np.ndenumerate(values):
+        if np.isnan(value):
+            raise ProblemError(f"{cells[index]} is empty or not a number; expected a number")
+        if not abs(value) <= LIMIT:
+            raise ProblemError(
+                f"{cells[index]} = {value:g} is out of range; expected at most {LIMIT:g} in size"
+            )
+    data = problem.to_dict()
+    if isinstance(name, tuple):
+        data[name[0]][name[1]] = values.tolist()
+    elif name == "learning_rate":
+        data[name] = float(values.ravel()[0])
+    else:
+        data[name] = values.tolist()
+    try:
+        return Problem.from_dict(data)
+    except ProblemError as e:
+        raise ProblemError(str(e).replace("target", "o* (target)", 1)) from None
+
+
+# --- the architecture -------------------------------------------------------------------------
+
+
+def random_problem(layers, activations, loss, biases: bool, seed: int, title="") -> Problem:
+    """A network drawn at random, with numbers short enough to write on the board: weights
+    N(0, 1/fan-in) and inputs N(0, 1), to two and one decimals."""
+    rng = np.random.default_rng(seed)
+    weights = [
+        np.round(rng.normal(0, 1 / np.sqrt(layers[l]), (layers[l + 1], layers[l])), 2)
+        for l in range(len(layers) - 1)
+    ]
+    return Problem.from_dict(
+        {
+            "title": title,
+            "layers": list(layers),
+            "activations": [a.to_json() for a in activations],
+            "loss": loss,
+            "x": np.round(rng.normal(0, 1, layers[0]), 1).tolist(),
+            "target": np.eye(layers[-1])[0].tolist(),
+            "weights": [w.tolist() for w in weights],
+            "biases": [np.round(rng.normal(0, 0.1, n), 2).tolist() for n in layers[1:]]
+            if biases
+            else None,
+            "learning_rate": 0.1,
+        }
+    )
+
+
+def rebuild(
+    problem: Problem, *, layers=None, activations=None, loss=None, biases=None, seed: int = 0
+) -> tuple[Problem, str | None]:
+    """The problem with a new architecture, and a notice of what else had to change.
+
+    What still fits is kept. A new shape draws every weight again at random. A loss that needs
+    a certain output layer gets it; a target the loss cannot take becomes one-hot.
+    """
+    layers = list(problem.layers if layers is None else layers)
+    old = list(problem.activations)
+    if activations is None:
+        activations = (
+            old
+            if len(old) == len(layers) - 1
+            else [Activation("relu")] * (len(layers) - 2) + [old[-1]]
+        )
+    activations = list(activations)
+    loss = problem.loss.name if loss is None else loss
+    biases = problem.biases is not None if biases is None else biases
+    notes = []
+
+    needs = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
+    if needs and activations[-1].name != needs:
+        if loss == problem.loss.name:  # the user changed the output layer: follow it
+            loss = "squared_error"
+            notes.append(
+                f"{problem.loss.name} needs a {needs} output layer, so the loss is now "
+                "squared_error"
+            )
+        else:
+            activations[-1] = Activation(needs)
+            notes.append(f"{loss} needs a {needs} output layer, so the output layer is now {needs}")
+    if layers != list(problem.layers):
+        fresh = random_problem(layers, activations, loss, biases, seed, problem.title)
+        notes.append(
+            f"The layer sizes changed, so every weight was drawn again at random (seed {seed})"
+        )
+        return fresh, ". ".join(notes) + "."
+
+    data = problem.to_dict()
+    data.update(activations=[a.to_json() for a in activations], loss=loss)
+    if biases and problem.biases is None:
+        data["biases"] = [[0.0] * n for n in layers[1:]]
+        notes.append("Biases were added, all 0")
+    elif not biases:
+        data["biases"] = None
+    try:
+        return Problem.from_dict(data), (". ".join(notes) + ".") if notes else None
+    except ProblemError:  # the target does not suit the new loss
+        data["target"] = np.eye(layers[-1])[0].tolist()
+        notes.append(f"The target did not suit {loss}, so it is now one-hot on the first output")
+        return Problem.from_dict(data), ". ".join(notes) + "."
