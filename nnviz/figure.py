@@ -162,11 +162,7 @@ def _nodes(p: Pass, step: Step, names, ys) -> dict:
             label, value = neurons[layer][j], _node_value(p, names, layer, j, shown, backward)
             xs.append(layer)
             ys_.append(ys[layer][j])
-            labels.append(
-                f"{label}<br>{value}"
-                if value and n <= LABELLED
-                else (label if n <= LABELLED else "")
-            )
+            labels.append("" if n > LABELLED else "<br>".join([label, *value.split("=")]))
             hover.append(f"{label} {value}".strip())
             lit.append(step.layer is None or layer in (step.layer, step.layer + 1))
     return dict(
@@ -182,7 +178,7 @@ def _nodes(p: Pass, step: Step, names, ys) -> dict:
         name="neurons",
         textfont={"size": 11, "color": "#111"},
         marker={
-            "size": 46 if max(p.problem.layers) <= 8 else 14,
+            "size": 62 if max(p.problem.layers) <= 8 else 14,
             "color": "white",
             "line": {
                 "width": [3 if x else 1 for x in lit],

@@ -332,9 +332,12 @@ def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names) -> list[str]:
     lines.append(f"{_d(m.u + '_j')} = {_d(m.h + '_j')} \\, {_function(act.name)}'({m.u}_j)")
     for j in shown:
         lines.append(
-            f"{_d(_sub(m.u, j + 1))} = {_p(grad_h[j])} \\, {_function(act.name)}'"
-            f"({short(u[j])}) = {_p(grad_h[j])}{_p(derivative[j])} = "
-            f"{short(grad_u[j])}"
+            _eq(
+                _d(_sub(m.u, j + 1)),
+                f"{_p(grad_h[j])} \\, {_function(act.name)}'({short(u[j])})",
+                f"{_p(grad_h[j])}{_p(derivative[j])}",
+                short(grad_u[j]),
+            )
         )
     if len(u) > len(shown):
         lines.append(rf"\vdots \quad \text{{and {len(u) - len(shown)} more of each}}")
