@@ -162,7 +162,8 @@ def _nodes(p: Pass, step: Step, names, ys) -> dict:
             label, value = neurons[layer][j], _node_value(p, names, layer, j, shown, backward)
             xs.append(layer)
             ys_.append(ys[layer][j])
-            labels.append("" if n > LABELLED else "<br>".join([label, *value.split("=")]))
+            parts = [label, *value.split("=")] if value else [label]
+            labels.append("" if n > LABELLED else "<br>".join(parts))
             hover.append(f"{label} {value}".strip())
             lit.append(step.layer is None or layer in (step.layer, step.layer + 1))
     return dict(

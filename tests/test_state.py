@@ -1,0 +1,140 @@
+"""The lecture's state rules, as plain Python: stepping, history, edits and architecture."""
+
+import numpy as np
+import pytest
+
+from nnviz.engine import step
+from nnviz.functions import Activation
+from nnviz.problem import Problem, ProblemError, preset
+from nnviz.ui.state import Lecture, random_problem, rebuild, with_values
+
+N = 11  # steps of the seed lecture
+
+
+def test_next_walks_the_steps_then_starts_the_next_iteration():
+    seed = preset("seed")
+    lecture = Lecture([seed])
+    for k in range(1, N):
+        lecture.next(N, seed)
+        assert (lecture.iteration, lecture.step, lecture.rev) == (0, k, 0)
+    updated = step(seed).updated
+    lecture.next(N, updated)
+    assert (lecture.iteration, lecture.step, lecture.rev) == (1, 0, 1)
+    assert lecture.problem is updated and lecture.history[0] is seed
+
+
+def test_prev_goes_back_across_iterations_and_nothing_is_lost():
+    seed = preset("seed")
+    lecture = Lecture([seed])
+    lecture.step = N - 1
+    lecture.next(N, step(seed).updated)
+    lecture.prev(N)
+    assert (lecture.iteration, lecture.step) == (0, N - 1) and lecture.problem is seed
+    assert len(lecture.history) == 2  # iteration 2 is still there to step into again
+    for _ in range(N - 1):
+        lecture.prev(N)
+    lecture.prev(N)  # at the very start: stays
+    assert (lecture.iteration, lecture.step) == (0, 0)
+
+
+def test_an_edit_replaces_this_iteration_and_forgets_the_later_ones():
+    seed = preset("seed")
+    lecture = Lecture([seed, step(seed).updated], iteration=0, step=4)
+    edited = with_values(seed, "learning_rate", np.array([[0.5]]), np.array([["η"]]))
+    lecture.edit(edited)
+    assert lecture.history == [edited] and lecture.step == 4 and lecture.rev == 0
+
+
+def test_start_begins_again_and_renews_the_editors():
+    lecture = Lecture([preset("seed")], iteration=0, step=7, rev=3, edit_error="x_1 bad")
+    lecture.start(preset("tutorial"), "Loaded")
+    assert (lecture.step, lecture.rev, lecture.notice, lecture.edit_error) == (0, 4, "Loaded", None)
+
+
+V_CELLS = np.array(
+    [[f"v_{j}{i} (row h{j}, column x{i})" for i in (1, 2, 3)] for j in (1, 2, 3, 4)], dtype=object
+)
+
+
+def test_a_good_edit_flows_through():
+    v = preset("seed").weights[0].copy()
+    v[1, 0] = 2.0
+    problem = with_values(preset("seed"), ("weights", 0), v, V_CELLS)
+    assert problem.weights[0][1, 0] == 2.0
+    assert step(problem).forward.pre[0][1] == 0.0  # u_2 = 2(1) - 1(1.5) + 1(-0.5)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (np.nan, "v_21 (row h2, column x1) is empty or not a number; expected a number"),
+        (
+            1e308,
+            "v_21 (row h2, column x1) = 1e+308 is out of range; expected at most 1e+06 in size",
+        ),
+        (-np.inf, "v_21 (row h2, column x1) = -inf is out of range"),
+    ],
+)
+def test_a_bad_cell_is_named(value, message):
+    v = preset("seed").weights[0].copy()
+    v[1, 0] = value
+    with pytest.raises(
+        ProblemError, match=message.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")
+    ):
+        with_values(preset("seed"), ("weights", 0), v, V_CELLS)
+
+
+def test_a_target_that_is_no_distribution_is_named():
+    with pytest.raises(ProblemError, match=r"o\* \(target\) sums to 0.9; cross_entropy needs"):
+        with_values(
+            preset("seed"), "target", np.array([0.9, 0.0]), np.array(["o*_1", "o*_2"], dtype=object)
+        )
+
+
+def test_a_new_shape_draws_new_weights_with_a_notice():
+    problem, notice = rebuild(preset("seed"), layers=[3, 5, 2], seed=4)
+    assert problem.layers == (3, 5, 2) and problem.weights[0].shape == (5, 3)
+    assert notice == (
+        "The layer sizes changed, so every weight was drawn again at random (seed 4)."
+    )
+    again, _ = rebuild(preset("seed"), layers=[3, 5, 2], seed=4)
+    np.testing.assert_array_equal(problem.weights[0], again.weights[0])
+
+
+def test_a_loss_gets_the_output_layer_it_needs():
+    problem, notice = rebuild(preset("tutorial"), loss="cross_entropy")
+    assert problem.activations[-1].name == "softmax" and problem.loss.name == "cross_entropy"
+    assert "the output layer is now softmax" in notice
+    np.testing.assert_array_equal(problem.weights[1], preset("tutorial").weights[1])
+
+
+def test_an_output_layer_change_moves_the_loss_along():
+    activations = [Activation("elu"), Activation("tanh")]
+    problem, notice = rebuild(preset("seed"), activations=activations)
+    assert problem.loss.name == "squared_error" and "the loss is now squared_error" in notice
+
+
+def test_a_target_the_new_loss_cannot_take_becomes_one_hot():
+    data = {
+        **preset("seed").to_dict(),
+        "loss": "squared_error",
+        "target": [2.0, -1.0],
+        "activations": ["elu", "tanh"],
+    }
+    problem, notice = rebuild(Problem.from_dict(data), loss="binary_cross_entropy")
+    assert problem.target.tolist() == [1.0, 0.0] and "one-hot" in notice
+
+
+def test_biases_on_and_off():
+    on, notice = rebuild(preset("seed"), biases=True)
+    assert [b.tolist() for b in on.biases] == [[0.0] * 4, [0.0] * 2] and "Biases" in notice
+    off, notice = rebuild(on, biases=False)
+    assert off.biases is None and notice is None
+
+
+def test_random_problems_are_valid_and_repeatable():
+    activations = [Activation("relu"), Activation("softmax")]
+    a = random_problem([4, 6, 3], activations, "cross_entropy", True, seed=9)
+    b = random_problem([4, 6, 3], activations, "cross_entropy", True, seed=9)
+    assert a.to_dict() == b.to_dict()
+    assert a.target.sum() == 1.0 and np.all(np.round(a.weights[0], 2) == a.weights[0])
