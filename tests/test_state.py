@@ -138,3 +138,13 @@ def test_random_problems_are_valid_and_repeatable():
     b = random_problem([4, 6, 3], activations, "cross_entropy", True, seed=9)
     assert a.to_dict() == b.to_dict()
     assert a.target.sum() == 1.0 and np.all(np.round(a.weights[0], 2) == a.weights[0])
+
+
+def test_a_new_architecture_of_the_same_shape_keeps_the_place():
+    lecture = Lecture([preset("seed")], step=5)
+    problem, notice = rebuild(lecture.problem, biases=True)
+    lecture.rebuild(problem, notice)
+    assert (lecture.step, lecture.rev, lecture.notice) == (5, 1, notice)
+    problem, notice = rebuild(lecture.problem, layers=[3, 3, 2])
+    lecture.rebuild(problem, notice)
+    assert (lecture.step, lecture.rev) == (0, 2)

@@ -15,8 +15,8 @@ from nnviz.figure import MODES, default_mode, figure
 from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation
 from nnviz.lesson import step_count, steps
 from nnviz.notation import layer_symbols, neuron_names
-from nnviz.problem import MAX_LAYERS, MAX_NEURONS, PRESETS, ProblemError, preset
-from nnviz.ui.state import Lecture, rebuild, with_values
+from nnviz.problem import MAX_LAYERS, MAX_NEURONS, PRESETS, Problem, ProblemError, preset
+from nnviz.ui.state import Lecture, random_problem, rebuild, with_values
 
 PRESET_LABELS = {
     "seed": "The seed problem (3-4-2, ELU, softmax)",
@@ -76,14 +76,20 @@ def _lecture(lecture: Lecture) -> None:
     buttons[0].button(
         "◀ Previous",
         key="prev",
+        shortcut="PageUp",  # what a presenter's remote sends
         on_click=_prev,
-        use_container_width=True,
+        width="stretch",
         disabled=lecture.iteration == 0 and lecture.step == 0,
     )
     buttons[1].button(
-        "Next ▶", key="next", on_click=_next, use_container_width=True, type="primary"
+        "Next ▶",
+        key="next",
+        shortcut="PageDown",
+        on_click=_next,
+        width="stretch",
+        type="primary",
     )
-    buttons[2].button("Reset", key="reset", on_click=_reset, use_container_width=True)
+    buttons[2].button("Reset", key="reset", on_click=_reset, width="stretch")
     buttons[3].markdown(
         f"Iteration {lecture.iteration + 1} · loss L = {p.forward.loss:.4f}"
         if ("loss",) in current.reveals or lecture.iteration
@@ -246,12 +252,12 @@ def _sidebar(lecture: Lecture) -> None:
 
 
 def _apply(problem, notice):
-    st.session_state.lecture.start(problem, notice)
+    st.session_state.lecture.rebuild(problem, notice)
 
 
 def _choose_preset():
     name = st.session_state.preset
-    _apply(preset(name), f"Loaded {PRESET_LABELS[name]}.")
+    st.session_state.lecture.start(preset(name), f"Loaded {PRESET_LABELS[name]}.")
 
 
 def _change_layers(key):
@@ -286,7 +292,7 @@ def _change_parameter(l, key):
     try:
         data = lecture.problem.to_dict()
         data["activations"][l] = Activation(activations[l].name, value).to_json()
-        lecture.start(type(lecture.problem).from_dict(data))
+        lecture.rebuild(Problem.from_dict(data))
     except ProblemError as e:
         lecture.notice = f"Not changed: {e}."
         lecture.rev += 1
@@ -298,11 +304,9 @@ def _rebuild_from(what, key):
 
 
 def _randomise():
-    from nnviz.ui.state import random_problem
-
     problem = st.session_state.lecture.problem
     seed = st.session_state.seed
-    _apply(
+    st.session_state.lecture.start(
         random_problem(
             problem.layers,
             problem.activations,

@@ -60,6 +60,16 @@ class Lecture:
         self.notice = notice
         self.edit_error = None
 
+    def rebuild(self, problem: Problem, notice: str | None = None) -> None:
+        """A new architecture: the same place in the lecture if it still has the same steps,
+        else the start."""
+        if problem.layers != self.problem.layers:
+            self.start(problem, notice)
+            return
+        self.edit(problem)
+        self.rev += 1
+        self.notice = notice
+
     def edit(self, problem: Problem) -> None:
         """The user changed the current iteration's problem; later iterations no longer hold."""
         self.history[self.iteration] = problem
