@@ -239,3 +239,11 @@ def test_the_preset_switch_loads_the_2_2_2_example(at):
     assert heading(at) == "Step 1 of 11: The setup"
     click(at, "next", 5)
     assert "= 0.2984" in latex(at)[1]  # E_total of the walkthrough, 0.298371109
+
+
+def test_a_bad_cell_forgotten_by_a_new_iteration_leaves_no_message(at):
+    click(at, "next", 10)
+    edit(at, "x", 0, "x2", None)
+    assert "x_2 is empty or not a number" in at.error[0].value
+    click(at, "next")  # the update: new weights, fresh grids showing the good x
+    assert not at.error and "Iteration 2" in text(at)

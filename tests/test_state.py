@@ -46,9 +46,9 @@ def test_an_edit_replaces_this_iteration_and_forgets_the_later_ones():
 
 
 def test_start_begins_again_and_renews_the_editors():
-    lecture = Lecture([preset("seed")], iteration=0, step=7, rev=3, edit_error="x_1 bad")
+    lecture = Lecture([preset("seed")], iteration=0, step=7, rev=3)
     lecture.start(preset("tutorial"), "Loaded")
-    assert (lecture.step, lecture.rev, lecture.notice, lecture.edit_error) == (0, 4, "Loaded", None)
+    assert (lecture.step, lecture.rev, lecture.notice) == (0, 4, "Loaded")
 
 
 V_CELLS = np.array(

@@ -123,6 +123,7 @@ def _editors(lecture: Lecture) -> None:
     """Every weight matrix, x, o* and eta as a grid; an edit replaces the current iteration's
     problem, and a bad one is named and ignored."""
     problem = lecture.problem
+    lecture.edit_error = None  # found again below while a bad cell is still in a grid
     names = neuron_names(problem.layers)
     symbols = layer_symbols(problem.layers)
     st.markdown("#### Weights and inputs")

@@ -26,7 +26,7 @@ class Lecture:
     step: int = 0
     rev: int = 0
     notice: str | None = None  # said once, after a change the user may not expect
-    edit_error: str | None = None  # the latest bad edit; the last good problem stays in force
+    edit_error: str | None = None  # a bad cell in a grid; the last good problem stays in force
 
     @property
     def problem(self) -> Problem:
@@ -58,7 +58,6 @@ class Lecture:
         self.iteration = self.step = 0
         self.rev += 1
         self.notice = notice
-        self.edit_error = None
 
     def rebuild(self, problem: Problem, notice: str | None = None) -> None:
         """A new architecture: the same place in the lecture if it still has the same steps,
@@ -74,7 +73,6 @@ class Lecture:
         """The user changed the current iteration's problem; later iterations no longer hold."""
         self.history[self.iteration] = problem
         del self.history[self.iteration + 1 :]
-        self.edit_error = None
 
 
 # --- editing ----------------------------------------------------------------------------------
