@@ -13,7 +13,7 @@ from plotly.colors import sample_colorscale
 
 from nnviz.engine import Pass
 from nnviz.lesson import Step, short
-from nnviz.notation import layer_symbols, neuron_names
+from nnviz.notation import layer_symbols, neuron_names, number
 
 MODES = ("weight", "gradient", "update")
 # Red for negative, blue for positive (told apart by red-green colour-blind readers too), and a
@@ -37,20 +37,23 @@ def default_mode(step: Step) -> str:
     return {"backward": "gradient", "update": "update"}.get(step.phase, "weight")
 
 
-def edge_values(p: Pass, mode: str) -> list[np.ndarray]:
-    """Per weight layer, the quantity each edge shows in this mode."""
+def edge_values(p: Pass, step: Step, mode: str) -> list[np.ndarray]:
+    """Per weight layer, the quantity each edge shows in this mode. A gradient the lecture has
+    not reached yet shows as 0: grey, and thin."""
     if mode == "weight":
         return list(p.problem.weights)
-    if mode == "gradient":
-        return list(p.backward.grad_weights)
-    return [-p.problem.learning_rate * g for g in p.backward.grad_weights]  # the change Δw
+    scale = 1.0 if mode == "gradient" else -p.problem.learning_rate  # the change Δw = -η g
+    return [
+        scale * g if ("grad_weights", l) in step.reveals else np.zeros_like(g)
+        for l, g in enumerate(p.backward.grad_weights)
+    ]
 
 
 def figure(p: Pass, step: Step, mode: str) -> go.Figure:
     problem = p.problem
     layers = problem.layers
     names = layer_symbols(layers)
-    values = edge_values(p, mode)
+    values = edge_values(p, step, mode)
     m = max(float(np.abs(v).max()) for v in values) or 1.0
     ys = [np.arange(n)[::-1] - (n - 1) / 2 for n in layers]
 
@@ -101,7 +104,7 @@ def figure(p: Pass, step: Step, mode: str) -> go.Figure:
             y=(y0 + y1) / 2,
             mode="markers",
             showlegend=False,
-            hovertext=_edge_hover(p, names),
+            hovertext=_edge_hover(p, step, names),
             hoverinfo="text",
             name="edge values",
             marker={
@@ -137,18 +140,32 @@ def _mode_title(mode: str) -> str:
     return {"weight": "weight", "gradient": "∂L/∂weight", "update": "change Δ = −η ∂L/∂w"}[mode]
 
 
-def _edge_hover(p: Pass, names) -> list[str]:
+def _edge_hover(p: Pass, step: Step, names) -> list[str]:
+    """'v_21 = 0.5000', then ', ∂L/∂v_21 = −0.0356' once the lecture has computed it, and
+    ', Δ = 0.0036' at the update."""
     eta = p.problem.learning_rate
     text = []
     for l, s in enumerate(names):
         w, g = p.problem.weights[l], p.backward.grad_weights[l]
+        known, updated = ("grad_weights", l) in step.reveals, ("new",) in step.reveals
         for (j, i), weight in np.ndenumerate(w):
-            index = f"{j + 1}{i + 1}" if max(w.shape) < 10 else f"{j + 1},{i + 1}"
-            text.append(
-                f"{s.weights}_{index} = {short(weight)}, ∂L/∂{s.weights}_{index} = "
-                f"{short(g[j, i])}, Δ = {short(-eta * g[j, i])}"
+            name = (
+                f"{s.weights}_{j + 1}{i + 1}"
+                if max(w.shape) < 10
+                else (f"{s.weights}_{j + 1},{i + 1}")
             )
+            line = f"{name} = {_signed(weight)}"
+            if known:
+                line += f", ∂L/∂{name} = {_signed(g[j, i])}"
+            if updated:
+                line += f", Δ = {_signed(-eta * g[j, i])}"
+            text.append(line)
     return text
+
+
+def _signed(value: float) -> str:
+    """4 decimals with a true minus sign, as a hover label is read, not parsed."""
+    return number(value, 4).replace("-", "−")
 
 
 def _nodes(p: Pass, step: Step, names, ys) -> dict:

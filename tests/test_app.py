@@ -205,7 +205,7 @@ def test_the_chart_colours_follow_the_signs(at):
 
 
 def test_the_colour_mode_follows_the_step_unless_chosen(at):
-    click(at, "next", 7)  # dL/dw: the backward pass colours by gradient
+    click(at, "next", 9)  # dL/dv: the backward pass colours by gradient
     gradients = array(chart(at)["edge values"]["marker"]["color"])
     assert gradients[3] == pytest.approx(seed_by_hand()[3], abs=1e-12)  # dL/dv_21
     at.radio(key="colour_mode").set_value("weight").run()

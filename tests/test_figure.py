@@ -68,21 +68,35 @@ def test_wider_edges_for_larger_weights(seed):
     assert [widths[c] for c in ordered] == sorted(widths.values())
 
 
-def test_hover_names_each_weight_with_its_gradient(seed):
+def test_hover_names_each_weight_and_adds_what_the_lecture_has_computed(seed):
     p, lesson = seed
-    hover = trace(figure(p, lesson[0], "weight"), "edge values").hovertext
-    assert hover[3] == "v_21 = 0.5, ∂L/∂v_21 = -0.0356, Δ = 0.0036"
-    assert hover[12] == "w_11 = 1.0, ∂L/∂w_11 = -0.5324, Δ = 0.0532"
+    hover = lambda k: trace(figure(p, lesson[k], "weight"), "edge values").hovertext  # noqa: E731
+    assert hover(0)[3] == "v_21 = 0.5000"
+    assert hover(7)[3] == "v_21 = 0.5000" and hover(7)[12] == "w_11 = 1.0000, ∂L/∂w_11 = −0.5324"
+    assert hover(9)[3] == "v_21 = 0.5000, ∂L/∂v_21 = −0.0356"
+    assert hover(10)[3] == "v_21 = 0.5000, ∂L/∂v_21 = −0.0356, Δ = 0.0036"
 
 
 def test_the_modes_colour_by_weight_gradient_and_change(seed):
     p, lesson = seed
-    gradient = trace(figure(p, lesson[7], "gradient"), "edge values").marker.color
-    grads = np.concatenate([p.backward.grad_weights[0].ravel(), p.backward.grad_weights[1].ravel()])
+    gradient = trace(figure(p, lesson[9], "gradient"), "edge values").marker.color
+    grads = np.concatenate([g.ravel() for g in p.backward.grad_weights])
     np.testing.assert_array_equal(gradient, grads)
-    change = trace(figure(p, lesson[7], "update"), "edge values").marker.color
+    change = trace(figure(p, lesson[9], "update"), "edge values").marker.color
     np.testing.assert_allclose(change, -0.1 * grads, rtol=1e-15)
     assert [default_mode(s) for s in lesson] == ["weight"] * 6 + ["gradient"] * 4 + ["update"]
+
+
+def test_a_gradient_not_yet_computed_shows_grey(seed):
+    p, lesson = seed
+    dv, dw = (g.ravel() for g in p.backward.grad_weights)
+
+    def colours(k):
+        return np.asarray(trace(figure(p, lesson[k], "gradient"), "edge values").marker.color)
+
+    np.testing.assert_array_equal(colours(6), np.zeros(20))  # dL/dz: no weight's gradient yet
+    np.testing.assert_array_equal(colours(7), np.concatenate([np.zeros(12), dw]))  # dL/dw
+    np.testing.assert_array_equal(colours(9), np.concatenate([dv, dw]))  # dL/dv
 
 
 def test_the_current_layer_is_lit_and_the_rest_faded(seed):

@@ -72,7 +72,7 @@ def _lecture(lecture: Lecture) -> None:
 
     if problem.title:
         st.markdown(f"**{problem.title}**")
-    buttons = st.columns([1, 1, 1, 6])
+    buttons = st.columns([2.2, 2.2, 1.2, 4], vertical_alignment="center")
     buttons[0].button(
         "◀ Previous",
         key="prev",
@@ -144,16 +144,15 @@ def _editors(lecture: Lecture) -> None:
         ("learning_rate", "η", np.array([[problem.learning_rate]]), ["η"], ["η"]),
     ]
 
-    columns = st.columns(min(len(grids), 4))
-    for n, (name, symbol, values, rows, cols) in enumerate(grids):
-        key = name if isinstance(name, str) else f"{name[0]}{name[1]}"
-        with columns[n % len(columns)]:
-            st.markdown(f"**{symbol}**")
-            edited = st.data_editor(
-                pd.DataFrame(values, index=rows, columns=cols),
-                key=editor_key(key, lecture.rev),
-                column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in cols},
-            )
+    edits = []
+    matrices, vectors = grids[:-3], grids[-3:]
+    for row in (matrices, vectors):
+        for start in range(0, len(row), 3):  # three grids to a row, each as wide as it needs
+            group = row[start : start + 3]
+            for column, grid in zip(st.columns([len(g[4]) + 1 for g in group]), group, strict=True):
+                with column:
+                    edits.append((grid, _grid(grid, lecture.rev)))
+    for (name, symbol, values, rows, cols), edited in edits:
         new = edited.to_numpy(dtype=float, na_value=np.nan)
         if np.array_equal(new, values):
             continue
@@ -169,6 +168,18 @@ def _editors(lecture: Lecture) -> None:
         except ProblemError as e:
             lecture.edit_error = str(e)
             return
+
+
+def _grid(grid, rev: int) -> pd.DataFrame:
+    name, symbol, values, rows, cols = grid
+    key = name if isinstance(name, str) else f"{name[0]}{name[1]}"
+    st.markdown(f"**{symbol}**")
+    return st.data_editor(
+        pd.DataFrame(values, index=rows, columns=cols),
+        key=editor_key(key, rev),
+        disabled=["_index"],  # the neurons' names are labels, not values
+        column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in cols},
+    )
 
 
 def _cell_names(symbol, rows, cols, is_matrix) -> np.ndarray:
