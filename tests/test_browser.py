@@ -304,7 +304,8 @@ def test_the_chart_colours_weights_then_gradients(app: Page):
     np.testing.assert_allclose(edges["color"], expected, rtol=1e-9, atol=1e-12)
     assert not np.allclose(expected, np.r_[SEED_V.ravel(), SEED_W.ravel()])
     assert edges["hovertext"][3] == f"v_21 = 0.5000, ∂L/∂v_21 = {ref['dv'][1, 0]:.4f}".replace(
-        "-", "−")
+        "-", "−"
+    )
 
 
 def test_an_edited_weight_is_used_updated_and_kept(app: Page):
