@@ -74,10 +74,10 @@ def timed(fn, *, min_time: float = 0.3, min_runs: int = 3, max_runs: int = 200) 
 # --- 1. the figure ----------------------------------------------------------------------------
 
 
-def naive_figure(p, mode: str) -> go.Figure:
+def naive_figure(p, step, mode: str) -> go.Figure:
     """The straightforward way: one validated go.Scatter per edge, each with its own colour."""
     layers = p.problem.layers
-    values = edge_values(p, mode)
+    values = edge_values(p, step, mode)
     m = max(float(np.abs(v).max()) for v in values) or 1.0
     ys = [np.arange(n)[::-1] - (n - 1) / 2 for n in layers]
     data = []
@@ -118,7 +118,7 @@ def bench_figure() -> None:
         ours = timed(lambda p=p, s=last, mode=mode: figure(p, s, mode), min_time=0.5)
         serialise = timed(lambda p=p, s=last, mode=mode: figure(p, s, mode).to_json())
         naive = timed(
-            lambda p=p, mode=mode: naive_figure(p, mode),
+            lambda p=p, s=last, mode=mode: naive_figure(p, s, mode),
             min_time=0.0 if edges > 1000 else 0.5,
             min_runs=1 if edges > 5000 else 3,
         )
