@@ -247,3 +247,13 @@ def test_a_bad_cell_forgotten_by_a_new_iteration_leaves_no_message(at):
     assert "x_2 is empty or not a number" in at.error[0].value
     click(at, "next")  # the update: new weights, fresh grids showing the good x
     assert not at.error and "Iteration 2" in text(at)
+
+
+def test_loading_a_preset_brings_no_old_edit_back(at):
+    edit(at, "weights0", 1, "x1", 2.0)
+    at.selectbox(key="preset").set_value("tutorial").run()
+    at.selectbox(key="preset").set_value("seed").run()
+    assert "Loaded The seed problem" in at.info[0].value
+    assert at.session_state["lecture"].problem.weights[0][1, 0] == 0.5
+    click(at, "next")
+    assert latex(at)[2].endswith(r"= -1.5 \end{aligned}")

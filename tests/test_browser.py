@@ -180,6 +180,14 @@ def press(page: Page, key: str) -> str:
     return heading(page)
 
 
+def choose_preset(page: Page, label: str) -> None:
+    """Pick a preset in the sidebar's select box and wait for its chart."""
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=label).click()
+    wait_idle(page)
+    page.wait_for_function(FRESH_CHART_JS, timeout=TIMEOUT_MS)
+
+
 def grid(page: Page, label: str):
     """The data editor under the bold label `label` ("v", "w", "x", "o*", "η")."""
     return page.locator(
@@ -346,6 +354,15 @@ def test_an_edited_weight_is_used_updated_and_kept(app: Page):
     assert grid_value(app, "v", 1, 0) == 2.0
 
     assert press(app, "reset") == "Step 1 of 11: The setup"
+    assert weight_hover(app, "v_21") == 0.5
+    assert grid_value(app, "v", 1, 0) == 0.5
+
+    # a load: another preset, then the seed again, brings no old edit back
+    edit_cell(app, "v", 1, 0, "0.5", "2.0")
+    assert weight_hover(app, "v_21") == 2.0
+    choose_preset(app, "The 2-2-2 example (sigmoid, squared error)")
+    assert weight_hover(app, "v_11") == 0.15 and grid_value(app, "v", 0, 0) == 0.15
+    choose_preset(app, "The seed problem (3-4-2, ELU, softmax)")
     assert weight_hover(app, "v_21") == 0.5
     assert grid_value(app, "v", 1, 0) == 0.5
 
