@@ -28,7 +28,8 @@ COLORSCALE = [
 BINS = 11  # odd, so that one bin is centred on zero
 MIN_WIDTH, MAX_WIDTH = 1.0, 7.0
 FADED = 0.2
-LABELLED = 16  # larger layers get no text on their nodes
+LABELLED = 8  # larger layers get no text on their nodes: it would not fit
+AT = 0.3  # where along its edge the hover point sits: crossing edges share their midpoints
 
 
 def default_mode(step: Step) -> str:
@@ -42,10 +43,13 @@ def edge_values(p: Pass, step: Step, mode: str) -> list[np.ndarray]:
     not reached yet shows as 0: grey, and thin."""
     if mode == "weight":
         return list(p.problem.weights)
-    scale = 1.0 if mode == "gradient" else -p.problem.learning_rate  # the change Δw = -η g
+    shown = (
+        p.backward.grad_weights
+        if mode == "gradient"
+        else [new - old for new, old in zip(p.updated.weights, p.problem.weights)]
+    )
     return [
-        scale * g if ("grad_weights", l) in step.reveals else np.zeros_like(g)
-        for l, g in enumerate(p.backward.grad_weights)
+        v if ("grad_weights", l) in step.reveals else np.zeros_like(v) for l, v in enumerate(shown)
     ]
 
 
@@ -54,7 +58,9 @@ def figure(p: Pass, step: Step, mode: str) -> go.Figure:
     layers = problem.layers
     names = layer_symbols(layers)
     values = edge_values(p, step, mode)
-    m = max(float(np.abs(v).max()) for v in values) or 1.0
+    # Gradients of different layers can differ a hundredfold: scale to the layer in the lesson
+    scaled = values if mode == "weight" or step.layer is None else [values[step.layer]]
+    m = max(float(np.abs(v).max()) for v in scaled) or 1.0
     ys = [np.arange(n)[::-1] - (n - 1) / 2 for n in layers]
 
     traces = []
@@ -100,8 +106,8 @@ def figure(p: Pass, step: Step, mode: str) -> go.Figure:
     traces.append(
         dict(
             type="scatter",
-            x=(x0 + x1) / 2,
-            y=(y0 + y1) / 2,
+            x=x0 + AT * (x1 - x0),
+            y=y0 + AT * (y1 - y0),
             mode="markers",
             showlegend=False,
             hovertext=_edge_hover(p, step, names),
@@ -194,9 +200,9 @@ def _nodes(p: Pass, step: Step, names, ys) -> dict:
         hoverinfo="text",
         showlegend=False,
         name="neurons",
-        textfont={"size": 11, "color": "#111"},
+        textfont={"size": 13, "color": "#111"},
         marker={
-            "size": 62 if max(p.problem.layers) <= 8 else 14,
+            "size": 76 if max(p.problem.layers) <= LABELLED else 14,
             "color": "white",
             "line": {
                 "width": [3 if x else 1 for x in lit],

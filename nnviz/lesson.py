@@ -51,10 +51,16 @@ def _d(of: str) -> str:
 
 
 def _eq(lhs: str, *rhs: str) -> str:
-    """lhs = rhs[0] = rhs[1] = ...; when long, the substituted numbers go on a second line."""
+    """lhs = rhs[0] = rhs[1] = ...; when long, one row for each '=', so that a narrow column
+    (or a projector at 1280 pixels) still shows the result."""
     if sum(map(len, rhs)) < 50:
         return " = ".join((lhs, *rhs))
-    return rf"\begin{{aligned}} {lhs} &= {rhs[0]} \\ &= " + " = ".join(rhs[1:]) + r" \end{aligned}"
+    return rf"\begin{{aligned}} {lhs} &= " + r" \\ &= ".join(rhs) + r" \end{aligned}"
+
+
+def _minus(a: float, b: float) -> str:
+    """a - b on the board: 0.75 + 1.0 rather than 0.75 - -1.0."""
+    return f"{short(a)} - {short(b)}" if b >= 0 else f"{short(a)} + {short(-b)}"
 
 
 def _capped(lines: list[str], entries: int) -> list[str]:
@@ -259,8 +265,8 @@ def _loss(p: Pass) -> list[str]:
     problem, o, t = p.problem, p.forward.post[-1], p.problem.target
     k = range(min(len(o), MAX_LINES))
     more = r" + \cdots" if len(o) > MAX_LINES else ""
-    if problem.loss.name == "cross_entropy":
-        terms = " + ".join(f"{_p(t[i])} \\ln {_p(o[i])}" for i in k)
+    if problem.loss.name == "cross_entropy":  # terms with o*_k = 0 add nothing: left out
+        terms = " + ".join(f"{_p(t[i])} \\ln {_p(o[i])}" for i in k if t[i] != 0)
         value = f"-({terms}{more})"
     elif problem.loss.name == "binary_cross_entropy":
         terms = " + ".join(
@@ -268,7 +274,7 @@ def _loss(p: Pass) -> list[str]:
         )
         value = f"-[{terms}{more}]"
     else:
-        terms = " + ".join(f"({short(o[i])} - {short(t[i])})^2" for i in k)
+        terms = " + ".join(f"({_minus(o[i], t[i])})^2" for i in k)
         value = rf"\frac{{1}}{{2}} [{terms}{more}]"
     return [problem.loss.latex, _eq(r"\mathcal{L}", value, short(p.forward.loss))]
 
@@ -281,21 +287,36 @@ def _output_delta(p: Pass, n: _Names, fused: bool) -> list[str]:
         lines = [f"{_d(n.u + '_k')} = {n.h}_k - o^*_k"]
         lines += [
             f"{_d(_sub(n.u, k + 1))} = {_sub(n.h, k + 1)} - o^*_{{{k + 1}}} = "
-            f"{short(o[k])} - {short(t[k])} = {short(b.grad_pre[-1][k])}"
+            f"{_minus(o[k], t[k])} = {short(b.grad_pre[-1][k])}"
             for k in shown
         ]
         return _capped(lines, len(o))
-    act = problem.activations[-1]
+    act = problem.activations[-1]  # squared error: dL/do_k = o_k - o*_k
     lines = [problem.loss.gradient_latex.replace("o_k", f"{n.h}_k")]
-    lines += [f"{_d(_sub(n.h, k + 1))} = {short(b.grad_post[-1][k])}" for k in shown]
+    lines += [
+        f"{_d(_sub(n.h, k + 1))} = {_sub(n.h, k + 1)} - o^*_{{{k + 1}}} = "
+        f"{_minus(o[k], t[k])} = {short(b.grad_post[-1][k])}"
+        for k in shown
+    ]
     if act.name == "softmax":
         grad_o = _d(n.h + "_{k'}")
         lines.append(
             f"{_d(n.u + '_k')} = \\sum_{{k'}} {grad_o} {n.h}_{{k'}} (\\delta_{{kk'}} - {n.h}_k)"
         )
-    else:
-        lines.append(f"{_d(n.u + '_k')} = {_d(n.h + '_k')} \\, {_function(act.name)}'({n.u}_k)")
-    lines += [f"{_d(_sub(n.u, k + 1))} = {short(b.grad_pre[-1][k])}" for k in shown]
+        lines += [f"{_d(_sub(n.u, k + 1))} = {short(b.grad_pre[-1][k])}" for k in shown]
+        return lines
+    z, fn = p.forward.pre[-1], _function(act.name)
+    derivative = act.derivative(z)
+    lines.append(f"{_d(n.u + '_k')} = {_d(n.h + '_k')} \\, {fn}'({n.u}_k)")
+    lines += [
+        _eq(
+            _d(_sub(n.u, k + 1)),
+            f"{_p(b.grad_post[-1][k])} \\, {fn}'({short(z[k])})",
+            f"{_p(b.grad_post[-1][k])}{_p(derivative[k])}",
+            short(b.grad_pre[-1][k]),
+        )
+        for k in shown
+    ]
     return lines
 
 
@@ -352,7 +373,7 @@ def _update(p: Pass) -> list[str]:
         n = _Names(problem, l)
         w, g, w_new = problem.weights[l], b.grad_weights[l], new.weights[l]
         lines.append(
-            rf"{n.w}^{{\text{{new}}}}_{{ji}} = {n.w}_{{ji}} - \eta "
+            rf"{{{n.w}}}^{{\text{{new}}}}_{{ji}} = {n.w}_{{ji}} - \eta "
             f"{_d(n.w + '_{ji}')}"
         )
         shown = list(np.ndindex(w.shape))[: MAX_LINES // 3]
@@ -361,7 +382,7 @@ def _update(p: Pass) -> list[str]:
                 f"{_sub(n.w, j + 1, i + 1)} \\leftarrow {short(w[j, i])} - {_p(eta)}"
                 f"{_p(g[j, i])} = {short(w_new[j, i])}"
             )
-        lines.append(f"{n.w}^{{\\text{{new}}}} = " + _matrix(w_new))
+        lines.append(f"{{{n.w}}}^{{\\text{{new}}}} = " + _matrix(w_new))
         if problem.biases is not None:
-            lines.append(f"{n.b}^{{\\text{{new}}}} = " + _vector(new.biases[l]))
+            lines.append(f"{{{n.b}}}^{{\\text{{new}}}} = " + _vector(new.biases[l]))
     return lines

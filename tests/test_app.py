@@ -190,7 +190,7 @@ def test_a_bad_edit_is_named_and_the_last_good_state_stays(at, value, message):
 
 def test_a_target_that_is_not_a_distribution_is_named(at):
     edit(at, "target", 0, "o1", 0.5)
-    assert "o* (target) sums to 0.5; cross_entropy needs a distribution" in at.error[0].value
+    assert "o* sums to 0.5; cross_entropy needs a distribution" in at.error[0].value
 
 
 def test_the_chart_colours_follow_the_signs(at):
@@ -221,7 +221,7 @@ def test_new_layer_sizes_reinitialise_with_a_notice(at):
     assert len(array(chart(at)["edge values"]["marker"]["color"])) == 15 + 10
     rev = at.session_state["lecture"].rev
     at.text_input(key=f"layers_r{rev}").set_value("3-x").run()
-    assert 'Layer sizes "3-x" were not changed' in at.info[0].value
+    assert 'Layer sizes "3-x" were not changed' in at.warning[0].value
     assert at.session_state["lecture"].problem.layers == (3, 5, 2)
 
 
@@ -257,3 +257,33 @@ def test_loading_a_preset_brings_no_old_edit_back(at):
     assert at.session_state["lecture"].problem.weights[0][1, 0] == 0.5
     click(at, "next")
     assert latex(at)[2].endswith(r"= -1.5 \end{aligned}")
+
+
+@pytest.mark.parametrize(
+    "name, row, column, value, message",
+    [
+        ("target", 0, "o2", -0.5, "o*_2 = -0.5 is negative; cross_entropy needs a distribution"),
+        ("learning_rate", 0, "η", 0.0, "η = 0; expected a number > 0"),
+    ],
+)
+def test_messages_use_the_names_on_the_page(at, name, row, column, value, message):
+    edit(at, name, row, column, value)
+    assert at.error[0].value.startswith(message)
+
+
+def test_a_new_architecture_drops_the_old_title(at):
+    rev = at.session_state["lecture"].rev
+    at.text_input(key=f"layers_r{rev}").set_value("3-5-2").run()
+    assert "Problem 1" not in text(at)
+
+
+def test_a_diverging_update_is_refused_with_a_message(at):
+    rev = at.session_state["lecture"].rev
+    at.selectbox(key=f"act0_r{rev}").set_value("identity").run()
+    rev = at.session_state["lecture"].rev
+    at.selectbox(key=f"act1_r{rev}").set_value("identity").run()  # squared error now
+    edit(at, "learning_rate", 0, "η", 1e6)
+    click(at, "next", 11)
+    assert "Iteration 2 cannot start: after the update" in at.warning[0].value
+    assert "lower η" in at.warning[0].value
+    assert heading(at) == "Step 11 of 11: The update of w and v" and "Iteration 1" in text(at)

@@ -83,7 +83,7 @@ def test_the_modes_colour_by_weight_gradient_and_change(seed):
     grads = np.concatenate([g.ravel() for g in p.backward.grad_weights])
     np.testing.assert_array_equal(gradient, grads)
     change = trace(figure(p, lesson[9], "update"), "edge values").marker.color
-    np.testing.assert_allclose(change, -0.1 * grads, rtol=1e-15)
+    np.testing.assert_allclose(change, -0.1 * grads, rtol=1e-12)  # w_new - w, from the engine
     assert [default_mode(s) for s in lesson] == ["weight"] * 6 + ["gradient"] * 4 + ["update"]
 
 
@@ -126,3 +126,18 @@ def test_a_large_network_stays_a_few_traces():
     assert len(fig.data) <= 2 * BINS + 2
     assert len(trace(fig, "edge values").marker.color) == 3 * 64 * 64
     assert set(trace(fig, "neurons").text) == {""}  # 64 labels a column would be unreadable
+
+
+def test_every_edge_has_its_own_hover_point(seed):
+    p, lesson = seed
+    edges = trace(figure(p, lesson[0], "weight"), "edge values")
+    points = set(zip(np.round(edges.x, 9), np.round(edges.y, 9), strict=True))
+    assert len(points) == 20  # at the midpoints, crossing edges would share one
+
+
+def test_gradients_are_scaled_to_the_layer_in_the_lesson(seed):
+    p, lesson = seed
+    marker = trace(figure(p, lesson[9], "gradient"), "edge values").marker  # dL/dv
+    assert marker.cmax == pytest.approx(np.abs(p.backward.grad_weights[0]).max())
+    marker = trace(figure(p, lesson[10], "gradient"), "edge values").marker  # all lit
+    assert marker.cmax == pytest.approx(max(np.abs(g).max() for g in p.backward.grad_weights))

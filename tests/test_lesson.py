@@ -50,7 +50,7 @@ def test_each_step_reveals_what_came_before_and_its_own(seed):
 def test_the_forward_equations_substitute_the_numbers(seed):
     u2 = seed[1].equations[2]
     assert "u_{2} &= v_{21} x_{1} + v_{22} x_{2} + v_{23} x_{3}" in u2
-    assert "&= (0.5)(1.0) + (-1.0)(1.5) + (1.0)(-0.5) = -1.5" in u2
+    assert r"&= (0.5)(1.0) + (-1.0)(1.5) + (1.0)(-0.5) \\ &= -1.5" in u2
     h2 = f"{math.exp(-1.5) - 1:.4f}"  # ELU(-1.5) = e^-1.5 - 1, not the -0.75 of u_2 itself
     assert (
         seed[2].equations[2] == rf"h_{{2}} = \mathrm{{ELU}}(u_{{2}}) = \mathrm{{ELU}}(-1.5) = {h2}"
@@ -143,3 +143,77 @@ def test_every_step_has_equations():
     for problem in (preset("seed"), preset("tutorial")):
         for s in steps(step(problem)):
             assert s.equations and all(isinstance(e, str) and e for e in s.equations)
+
+
+def _group_end(tex: str, i: int) -> int:
+    depth = 0
+    for j in range(i, len(tex)):
+        depth += {"{": 1, "}": -1}.get(tex[j], 0)
+        if depth == 0:
+            return j + 1
+    raise AssertionError(f"unbalanced braces in {tex!r}")
+
+
+def _argument_end(tex: str, i: int) -> int:
+    while tex[i] == " ":
+        i += 1
+    if tex[i] == "{":
+        return _group_end(tex, i)
+    if tex[i] == "\\":
+        j = i + 1
+        while j < len(tex) and tex[j].isalpha():
+            j += 1
+        return j
+    return i + 1
+
+
+def double_scripts(tex: str) -> list[str]:
+    """Each place where a superscript follows a superscript (or a subscript a subscript) on
+    one base: KaTeX refuses those ("Double superscript") and shows red text instead."""
+    found, seen, i = [], set(), 0
+    while i < len(tex):
+        c = tex[i]
+        if c in "^_":
+            if c in seen:
+                found.append(tex[max(0, i - 20) : i + 10])
+            seen.add(c)
+            end = _argument_end(tex, i + 1)
+            found += double_scripts(
+                tex[i + 1 : end].strip()[1:-1] if tex[i + 1 :].lstrip().startswith("{") else ""
+            )
+            i = end
+            continue
+        if c == "{":
+            end = _group_end(tex, i)
+            found += double_scripts(tex[i + 1 : end - 1])
+            i, seen = end, set()
+            continue
+        if c != " ":
+            seen = set()
+        i += 1
+    return found
+
+
+@pytest.mark.parametrize(
+    "layers, biases",
+    [
+        ([3, 4, 2], False),
+        ([2, 2, 2], True),
+        ([2, 3, 3, 2], True),
+        ([1, 1], False),
+        ([12, 16, 16, 12], True),
+    ],
+)
+def test_every_equation_is_latex_that_katex_accepts(layers, biases):
+    depth = len(layers) - 1
+    activations = [Activation("elu", 0.5)] * (depth - 1) + [Activation("sigmoid")]
+    problem = random_problem(layers, activations, "squared_error", biases, seed=5)
+    for s in steps(step(problem)):
+        for e in s.equations:
+            assert double_scripts(e) == [], (s.title, e)
+
+
+def test_the_checker_finds_a_double_superscript():
+    assert double_scripts(r"W^{(3)}^{\text{new}} = 1") and not double_scripts(
+        r"{W^{(3)}}^{\text{new}}_{21} = x^2_1"
+    )

@@ -85,7 +85,7 @@ def test_a_bad_cell_is_named(value, message):
 
 
 def test_a_target_that_is_no_distribution_is_named():
-    with pytest.raises(ProblemError, match=r"o\* \(target\) sums to 0.9; cross_entropy needs"):
+    with pytest.raises(ProblemError, match=r"o\* sums to 0.9; cross_entropy needs"):
         with_values(
             preset("seed"), "target", np.array([0.9, 0.0]), np.array(["o*_1", "o*_2"], dtype=object)
         )
@@ -148,3 +148,14 @@ def test_a_new_architecture_of_the_same_shape_keeps_the_place():
     problem, notice = rebuild(lecture.problem, layers=[3, 3, 2])
     lecture.rebuild(problem, notice)
     assert (lecture.step, lecture.rev) == (0, 2)
+
+
+def test_an_edit_in_a_later_iteration_survives_going_back_and_forth():
+    seed = preset("seed")
+    lecture = Lecture([seed], step=N - 1)
+    lecture.next(N, step(seed).updated)
+    edited = with_values(lecture.problem, "learning_rate", np.array([[0.5]]), np.array([["η"]]))
+    lecture.edit(edited)
+    lecture.prev(N)
+    lecture.next(N, step(seed).updated)  # back into iteration 2: the edited one, not a new one
+    assert lecture.problem is edited and lecture.iteration == 1

@@ -6,6 +6,8 @@ engine for the pass once, and draws the stepper, the figure and the equations fr
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -16,7 +18,7 @@ from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Act
 from nnviz.lesson import step_count, steps
 from nnviz.notation import layer_symbols, neuron_names
 from nnviz.problem import MAX_LAYERS, MAX_NEURONS, PRESETS, Problem, ProblemError, preset
-from nnviz.ui.state import Lecture, random_problem, rebuild, with_values
+from nnviz.ui.state import Lecture, on_screen, random_problem, rebuild, with_values
 
 PRESET_LABELS = {
     "seed": "The seed problem (3-4-2, ELU, softmax)",
@@ -51,8 +53,22 @@ def main() -> None:
 def _next():
     lecture = st.session_state.lecture
     problem = lecture.problem
-    last = lecture.step == step_count(problem) - 1
-    lecture.next(step_count(problem), run_step(problem).updated if last else problem)
+    if lecture.step < step_count(problem) - 1 or lecture.iteration + 1 < len(lecture.history):
+        lecture.next(step_count(problem), problem)
+        return
+    shown = st.session_state.get("pass")  # what this page shows: no need to compute it again
+    updated = (
+        shown if shown is not None and shown.problem is problem else run_step(problem)
+    ).updated
+    try:
+        Problem.from_dict(updated.to_dict())  # the new weights must still be a valid problem
+    except ProblemError as e:
+        lecture.refusal = (
+            f"Iteration {lecture.iteration + 2} cannot start: after the update, "
+            f"{on_screen(str(e))}. The training diverges: lower η."
+        )
+        return
+    lecture.next(step_count(problem), updated)
 
 
 def _prev():
@@ -66,7 +82,7 @@ def _reset():
 
 def _lecture(lecture: Lecture) -> None:
     problem = lecture.problem
-    p = run_step(problem)
+    p = st.session_state["pass"] = run_step(problem)
     lesson = steps(p)
     current = lesson[lecture.step]
 
@@ -99,6 +115,9 @@ def _lecture(lecture: Lecture) -> None:
     if lecture.notice:
         st.info(lecture.notice)
         lecture.notice = None
+    if lecture.refusal:
+        st.warning(lecture.refusal)
+        lecture.refusal = None
     if lecture.edit_error:
         st.error(f"{lecture.edit_error}. The last good values are still in use.")
 
@@ -274,14 +293,11 @@ def _choose_preset():
 
 def _change_layers(key):
     lecture = st.session_state.lecture
-    text = st.session_state[key]
-    try:
-        layers = [int(n) for n in text.replace(",", "-").replace(" ", "").split("-")]
-        if not (2 <= len(layers) <= MAX_LAYERS and all(1 <= n <= MAX_NEURONS for n in layers)):
-            raise ValueError
-    except ValueError:
-        lecture.notice = (
-            f'Layer sizes "{text}" were not changed: expected 2 to {MAX_LAYERS} '
+    text = st.session_state[key].replace(" ", "")
+    layers = [int(n) for n in text.split("-")] if re.fullmatch(r"[0-9]+(-[0-9]+)+", text) else []
+    if not (2 <= len(layers) <= MAX_LAYERS and all(1 <= n <= MAX_NEURONS for n in layers)):
+        lecture.refusal = (
+            f'Layer sizes "{st.session_state[key]}" were not changed: expected 2 to {MAX_LAYERS} '
             f"whole numbers from 1 to {MAX_NEURONS} joined by dashes, e.g. 3-4-2."
         )
         lecture.rev += 1  # the box shows the sizes in force again
@@ -306,7 +322,7 @@ def _change_parameter(l, key):
         data["activations"][l] = Activation(activations[l].name, value).to_json()
         lecture.rebuild(Problem.from_dict(data))
     except ProblemError as e:
-        lecture.notice = f"Not changed: {e}."
+        lecture.refusal = f"Not changed: {on_screen(str(e))}."
         lecture.rev += 1
 
 

@@ -4,6 +4,7 @@ as plain Python; the app keeps one `Lecture` in st.session_state.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ class Lecture:
     step: int = 0
     rev: int = 0
     notice: str | None = None  # said once, after a change the user may not expect
+    refusal: str | None = None  # said once: an input that was not taken, and why
     edit_error: str | None = None  # a bad cell in a grid; the last good problem stays in force
 
     @property
@@ -33,12 +35,13 @@ class Lecture:
         return self.history[self.iteration]
 
     def next(self, n_steps: int, updated: Problem) -> None:
-        """One step on; after the update, the next iteration starts from the new weights."""
+        """One step on; after the update, the next iteration starts from the new weights, or
+        goes back into the one already there (with any edit made in it)."""
         if self.step < n_steps - 1:
             self.step += 1
             return
-        del self.history[self.iteration + 1 :]
-        self.history.append(updated)
+        if self.iteration + 1 == len(self.history):
+            self.history.append(updated)
         self.iteration += 1
         self.step = 0
         self.rev += 1
@@ -91,7 +94,8 @@ def with_values(problem: Problem, name: str, values: np.ndarray, cells) -> Probl
             raise ProblemError(f"{cells[index]} is empty or not a number; expected a number")
         if not abs(value) <= LIMIT:
             raise ProblemError(
-                f"{cells[index]} = {value:g} is out of range; expected at most {LIMIT:g} in size"
+                f"{cells[index]} = {float(value)!r} is out of range; "
+                f"expected at most {LIMIT:g} in size"
             )
     data = problem.to_dict()
     if isinstance(name, tuple):
@@ -103,7 +107,16 @@ def with_values(problem: Problem, name: str, values: np.ndarray, cells) -> Probl
     try:
         return Problem.from_dict(data)
     except ProblemError as e:
-        raise ProblemError(str(e).replace("target", "o* (target)", 1)) from None
+        raise ProblemError(on_screen(str(e))) from None
+
+
+def on_screen(message: str) -> str:
+    """A message about the file's keys, in the names the page shows: o*_2, η, alpha of layer 1."""
+    message = re.sub(r"target\[(\d+)\]", lambda m: f"o*_{int(m[1]) + 1}", message)
+    message = re.sub(
+        r"activations\[(\d+)\]\.(\w+)", lambda m: f"{m[2]} of layer {int(m[1]) + 1}", message
+    )
+    return message.replace("target", "o*").replace("learning_rate", "η")
 
 
 # --- the architecture -------------------------------------------------------------------------
@@ -167,14 +180,14 @@ def rebuild(
             activations[-1] = Activation(needs)
             notes.append(f"{loss} needs a {needs} output layer, so the output layer is now {needs}")
     if layers != list(problem.layers):
-        fresh = random_problem(layers, activations, loss, biases, seed, problem.title)
+        fresh = random_problem(layers, activations, loss, biases, seed)
         notes.append(
             f"The layer sizes changed, so every weight was drawn again at random (seed {seed})"
         )
         return fresh, ". ".join(notes) + "."
 
     data = problem.to_dict()
-    data.update(activations=[a.to_json() for a in activations], loss=loss)
+    data.update(activations=[a.to_json() for a in activations], loss=loss, title="")
     if biases and problem.biases is None:
         data["biases"] = [[0.0] * n for n in layers[1:]]
         notes.append("Biases were added, all 0")
