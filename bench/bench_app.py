@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +34,10 @@ from nnviz.functions import Activation  # noqa: E402
 from nnviz.lesson import steps  # noqa: E402
 from nnviz.problem import preset  # noqa: E402
 from nnviz.ui.state import random_problem  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import free_port, stop_server, wait_until_healthy  # noqa: E402
+from conftest import start_server as serve  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -174,62 +176,17 @@ def bench_apptest(clicks: int = 40) -> None:
 # --- 3. Chromium ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(log) -> tuple[subprocess.Popen, str]:
+    """The app served as the browser tests serve it (tests/conftest.py), on a free port."""
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = serve(port, log)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.read().decode().strip() == "ok":
-                    return process, url
-        except OSError:
-            pass
-        time.sleep(0.1)
-    stop_server(process)
-    log.seek(0)
-    raise RuntimeError(f"streamlit did not become healthy:\n{log.read()}")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    problem = wait_until_healthy(process, url, 60)
+    if problem:
+        stop_server(process)
+        log.seek(0)
+        raise RuntimeError(f"{problem}:\n{log.read()}")
+    return process, url
 
 
 HEADING_JS = """() => {
