@@ -52,23 +52,22 @@ def main() -> None:
 
 def _next():
     lecture = st.session_state.lecture
-    problem = lecture.problem
-    if lecture.step < step_count(problem) - 1 or lecture.iteration + 1 < len(lecture.history):
-        lecture.next(step_count(problem), problem)
+    n_steps = step_count(lecture.problem)
+    if not lecture.starts_new_iteration(n_steps):
+        lecture.next(n_steps)
         return
     shown = st.session_state.get("pass")  # what this page shows: no need to compute it again
-    updated = (
-        shown if shown is not None and shown.problem is problem else run_step(problem)
-    ).updated
+    if shown is None or shown.problem is not lecture.problem:
+        shown = run_step(lecture.problem)
     try:
-        Problem.from_dict(updated.to_dict())  # the new weights must still be a valid problem
+        Problem.from_dict(shown.updated.to_dict())  # the new weights must still be a valid problem
     except ProblemError as e:
         lecture.refusal = (
             f"Iteration {lecture.iteration + 2} cannot start: after the update, "
             f"{on_screen(str(e))}. The training diverges: lower η."
         )
         return
-    lecture.next(step_count(problem), updated)
+    lecture.next(n_steps, shown.updated)
 
 
 def _prev():

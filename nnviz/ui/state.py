@@ -34,13 +34,17 @@ class Lecture:
     def problem(self) -> Problem:
         return self.history[self.iteration]
 
-    def next(self, n_steps: int, updated: Problem) -> None:
-        """One step on; after the update, the next iteration starts from the new weights, or
-        goes back into the one already there (with any edit made in it)."""
+    def starts_new_iteration(self, n_steps: int) -> bool:
+        """Whether `next` would go past the update into an iteration not yet in the history."""
+        return self.step == n_steps - 1 and self.iteration + 1 == len(self.history)
+
+    def next(self, n_steps: int, updated: Problem | None = None) -> None:
+        """One step on. After the update, into the next iteration: the one already there (with
+        any edit made in it), or a new one from `updated`, the weights after the update."""
         if self.step < n_steps - 1:
             self.step += 1
             return
-        if self.iteration + 1 == len(self.history):
+        if self.starts_new_iteration(n_steps):
             self.history.append(updated)
         self.iteration += 1
         self.step = 0
