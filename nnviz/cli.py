@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import math
 import os
 import sys
 
 import numpy as np
 
 from nnviz.engine import Pass, step
+from nnviz.grading import ATOL, RTOL, check, element_name, read_answers
 from nnviz.notation import layer_symbols, number
-from nnviz.problem import ProblemError, dumps, load, preset
+from nnviz.problem import ProblemError, dumps, load, preset, read_file
 
 
 class UsageError(Exception):
@@ -47,6 +49,21 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="json: the nnviz-solution/1 format at full precision; "
         "text (default): a table for people",
+    )
+    check = commands.add_parser(
+        "check",
+        help="mark a student's answers: correct, carried forward, or wrong",
+        description="Mark an answer sheet (nnviz-answers/1). A wrong answer that follows from "
+        "the student's own earlier answers is marked carried, as exams are marked.",
+    )
+    check.add_argument("answers", metavar="ANSWERS.json")
+    check.add_argument("--atol", type=float, default=ATOL, help=f"default {ATOL}")
+    check.add_argument("--rtol", type=float, default=RTOL, help=f"default {RTOL}")
+    check.add_argument(
+        "--format",
+        choices=["json", "text"],
+        default="text",
+        help="json: the nnviz-check/1 report; text (default): a marking sheet",
     )
     return parser
 
@@ -114,17 +131,7 @@ def solution_text(p: Pass) -> str:
 def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
-        path = args.problem
-        source = "the seed problem" if path is None else path if path.isprintable() else repr(path)
-        try:
-            problem = preset("seed") if path is None else load(path)
-        except ProblemError as e:
-            raise UsageError(f"{source}: {e}") from None
-        result = step(problem)
-        if args.format == "json":
-            _write(dumps(result.to_dict()) + "\n")
-        else:
-            _write(solution_text(result))
+        _write((_solve if args.command == "solve" else _check)(args))
     except UsageError as e:
         _complain(f"nnviz: {e}")
         return 2
@@ -138,6 +145,55 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _shown(path: str) -> str:
+    return path if path.isprintable() else repr(path)
+
+
+def _solve(args) -> str:
+    path = args.problem
+    try:
+        problem = preset("seed") if path is None else load(path)
+    except ProblemError as e:
+        raise UsageError(f"{'the seed problem' if path is None else _shown(path)}: {e}") from None
+    result = step(problem)
+    return dumps(result.to_dict()) + "\n" if args.format == "json" else solution_text(result)
+
+
+def _check(args) -> str:
+    for name in ("atol", "rtol"):
+        value = getattr(args, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"--{name} is {value}; expected a number >= 0")
+    try:
+        sheet = read_answers(read_file(args.answers, "an answer sheet"))
+    except ProblemError as e:
+        raise UsageError(f"{_shown(args.answers)}: {e}") from None
+    report = check(sheet, args.atol, args.rtol)
+    return dumps(report.to_dict()) + "\n" if args.format == "json" else marking_text(sheet, report)
+
+
+def marking_text(sheet, report) -> str:
+    """The marking sheet: a line for each answer, and for each mistake what was expected."""
+    s = report.summary()
+    lines = [
+        sheet.problem.title or "Marking sheet",
+        f"tolerance: |given - expected| <= max({report.atol:g}, {report.rtol:g} |expected|)",
+        f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried forward, "
+        f"{s['wrong']} wrong",
+        "",
+    ]
+    width = max((len(element_name(i.symbol, i.index)) for i in report.items), default=1)
+    for i in report.items:
+        name = element_name(i.symbol, i.index)
+        line = f"  {name:<{width}} = {i.given:<10g} {i.status:<8}"
+        if i.status == "wrong":
+            line += f" expected {number(i.expected, 4)}"
+        elif i.status == "carried":
+            line += f" expected {number(i.expected, 4)}, but {i.note}"
+        lines.append(line.rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def _write(text: str) -> None:

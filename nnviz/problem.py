@@ -71,7 +71,7 @@ class Problem:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Problem:
-        return _parse(_read_json(text))
+        return _parse(read_json(text))
 
     def to_dict(self) -> dict:
         """The normalised problem: every optional key written out, numbers at full precision."""
@@ -109,12 +109,16 @@ class Problem:
 
 
 def load(path) -> Problem:
-    """Read a problem file; one over MAX_BYTES is refused unread (a pipe, after MAX_BYTES)."""
+    return Problem.from_json(read_file(path))
+
+
+def read_file(path, what: str = "a problem file") -> bytes:
+    """A file's bytes; one over MAX_BYTES is refused unread (a pipe, after MAX_BYTES)."""
     try:
         if Path(path).stat().st_size > MAX_BYTES:
-            raise ProblemError(_too_big(Path(path).stat().st_size))
+            raise ProblemError(_too_big(Path(path).stat().st_size, what))
         with open(path, "rb") as f:
-            return Problem.from_json(f.read(MAX_BYTES + 1))
+            return f.read(MAX_BYTES + 1)
     except OSError as e:
         raise ProblemError(f"cannot read the file: {e.strerror or e}") from None
 
@@ -161,9 +165,9 @@ def _parse_int(text):
     return int(text) if len(text) <= 18 else _parse_float(text)
 
 
-def _too_big(size: int) -> str:
+def _too_big(size: int, what: str = "a problem file") -> str:
     size = max(size, MAX_BYTES + 1) / 1e6
-    return f"the file is over {size:.1f} MB; a problem file may be at most 1 MB"
+    return f"the file is over {size:.1f} MB; {what} may be at most 1 MB"
 
 
 # what is left where a JSON text was cut inside a number or a literal
@@ -172,18 +176,20 @@ _CUT_SHORT = re.compile(
 )
 
 
-def _read_json(text: str | bytes):
+def read_json(text: str | bytes, what: str = "problem"):
+    """JSON text as Python, for a problem or an answer sheet, with the format's reading rules:
+    at most 1 MB, UTF-8, no NaN or Infinity (kept so that a rule can name where they were)."""
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
     if size > MAX_BYTES:
-        raise ProblemError(_too_big(size))
+        raise ProblemError(_too_big(size, f"a {what} file"))
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
-            raise ProblemError("the file is not UTF-8 text; expected a JSON problem") from None
+            raise ProblemError(f"the file is not UTF-8 text; expected a JSON {what}") from None
     text = text.removeprefix("\ufeff")
     if not text.strip():
-        raise ProblemError("the file is empty; expected a JSON problem")
+        raise ProblemError(f"the file is empty; expected a JSON {what}")
     try:
         return json.loads(
             text, parse_constant=_NotFinite, parse_float=_parse_float, parse_int=_parse_int
@@ -200,7 +206,7 @@ def _read_json(text: str | bytes):
             f"not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
         ) from None
     except RecursionError:
-        raise ProblemError("the JSON is nested too deeply to be a problem") from None
+        raise ProblemError(f"the JSON is nested too deeply to be a {what}") from None
 
 
 # --- the rules of the format ------------------------------------------------------------------
