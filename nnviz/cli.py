@@ -167,7 +167,7 @@ def _check(args) -> str:
         if not (math.isfinite(value) and value >= 0):
             raise UsageError(f"--{name} is {value}; expected a number >= 0")
     try:
-        sheet = read_answers(read_file(args.answers, "an answer sheet"))
+        sheet = read_answers(read_file(args.answers, "an answer sheet file"))
     except ProblemError as e:
         raise UsageError(f"{_shown(args.answers)}: {e}") from None
     report = check(sheet, args.atol, args.rtol)

@@ -15,7 +15,7 @@ import numpy as np
 
 from nnviz.engine import Pass, step
 from nnviz.notation import layer_symbols
-from nnviz.problem import Problem, ProblemError, preset, read_json
+from nnviz.problem import Problem, ProblemError, describe, preset, read_json
 
 ANSWERS_FORMAT = "nnviz-answers/1"
 CHECK_FORMAT = "nnviz-check/1"
@@ -145,9 +145,7 @@ def _values(value, q: Quantity, symbol: str) -> np.ndarray:
         if v is None:
             return np.nan
         if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
-            raise AnswerError(
-                f"{symbol}{where} is {json.dumps(v, default=repr)}; expected a number or null"
-            )
+            raise AnswerError(f"{symbol}{where} is {describe(v)}; expected a number or null")
         return float(v)
 
     if value is None:
@@ -156,6 +154,8 @@ def _values(value, q: Quantity, symbol: str) -> np.ndarray:
         array = np.array(value, dtype=object)
     except ValueError:
         array = None
+    if array is not None and any(isinstance(v, list | dict) for v in array.ravel()):
+        array = None  # rows of different lengths
     if array is None or array.shape != q.shape:
         got = "ragged" if array is None else _shape(array.shape)
         raise AnswerError(f"{symbol} has shape {got}; {q.name} needs {_shape(q.shape)}")

@@ -216,7 +216,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= 20 else text[:20] + "…"
 
 
-def _describe(value) -> str:
+def describe(value) -> str:
     """A value as a message quotes it: short, on one line, printable."""
     if isinstance(value, _NotFinite):
         return _clip(value.text)
@@ -241,19 +241,19 @@ def _describe(value) -> str:
 
 def _number(value, where: str, limit: float = LIMIT) -> float:
     if isinstance(value, _NotFinite) or (isinstance(value, float) and not math.isfinite(value)):
-        raise ProblemError(f"{where} is {_describe(value)}; expected a finite number")
+        raise ProblemError(f"{where} is {describe(value)}; expected a finite number")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProblemError(f"{where} is {_describe(value)}; expected a number")
+        raise ProblemError(f"{where} is {describe(value)}; expected a number")
     if abs(value) > limit:
         raise ProblemError(
-            f"{where} = {_describe(value)} is out of range; expected at most {limit:g} in size"
+            f"{where} = {describe(value)} is out of range; expected at most {limit:g} in size"
         )
     return float(value)
 
 
 def _vector(value, where: str, length: int, why: str) -> np.ndarray:
     if not isinstance(value, list):
-        raise ProblemError(f"{where} is {_describe(value)}; expected a list of {length} numbers")
+        raise ProblemError(f"{where} is {describe(value)}; expected a list of {length} numbers")
     if len(value) != length:
         raise ProblemError(f"{where} has length {len(value)}; {why} need {length}")
     return np.array([_number(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=float)
@@ -261,11 +261,11 @@ def _vector(value, where: str, length: int, why: str) -> np.ndarray:
 
 def _matrix(value, where: str, rows: int, cols: int, why: str) -> np.ndarray:
     if not isinstance(value, list):
-        raise ProblemError(f"{where} is {_describe(value)}; expected {rows} rows of {cols} numbers")
+        raise ProblemError(f"{where} is {describe(value)}; expected {rows} rows of {cols} numbers")
     for j, row in enumerate(value):
         if not isinstance(row, list):
             raise ProblemError(
-                f"{where}[{j}] is {_describe(row)}; expected a list of {cols} numbers"
+                f"{where}[{j}] is {describe(row)}; expected a list of {cols} numbers"
             )
     widths = {len(r) for r in value}
     if len(widths) == 1 and (len(value), *widths) != (rows, cols):
@@ -295,14 +295,14 @@ def _activation(value, where: str, is_output: bool) -> Activation:
         params = {k: v for k, v in value.items() if k != "name"}
         value = value["name"]
     if not isinstance(value, str) or value not in ACTIVATION_NAMES:
-        raise ProblemError(f"{where} is {_describe(value)}; expected one of {names}")
+        raise ProblemError(f"{where} is {describe(value)}; expected one of {names}")
     if value == "softmax" and not is_output:
         raise ProblemError(f"{where} is softmax, which is allowed on the output layer only")
     key, default = ACTIVATION_PARAMETERS.get(value, (None, None))
     for k in params:
         if k != key:
             takes = f"takes only '{key}'" if key else "takes no parameters"
-            raise ProblemError(f"{where} has unknown key {_describe(k)}; {value} {takes}")
+            raise ProblemError(f"{where} has unknown key {describe(k)}; {value} {takes}")
     if key is None:
         return Activation(value)
     return Activation(value, _number(params.get(key, default), f"{where}.{key}"))
@@ -310,40 +310,40 @@ def _activation(value, where: str, is_output: bool) -> Activation:
 
 def _parse(data) -> Problem:
     if not isinstance(data, dict):
-        raise ProblemError(f"the problem is {_describe(data)}; expected a JSON object")
+        raise ProblemError(f"the problem is {describe(data)}; expected a JSON object")
     for key in data:
         if key not in _KEYS:
             raise ProblemError(
-                f"unknown key {_describe(key)}; a problem has the keys " + ", ".join(_KEYS)
+                f"unknown key {describe(key)}; a problem has the keys " + ", ".join(_KEYS)
             )
     for key in _REQUIRED:
         if key not in data:
             raise ProblemError(f"the key '{key}' is missing")
     if data.get("format", FORMAT) != FORMAT:
-        raise ProblemError(f'format is {_describe(data["format"])}; expected "{FORMAT}"')
+        raise ProblemError(f'format is {describe(data["format"])}; expected "{FORMAT}"')
 
     title = data.get("title", "")
     if title is None:
         title = ""
     if not isinstance(title, str):
-        raise ProblemError(f"title is {_describe(title)}; expected text")
+        raise ProblemError(f"title is {describe(title)}; expected text")
     if len(title) > MAX_TITLE:
         raise ProblemError(f"title has {len(title)} characters; expected at most {MAX_TITLE}")
     if not title.isprintable():
         raise ProblemError(
-            f"title is {_describe(title)}, with a character that cannot be shown; "
+            f"title is {describe(title)}, with a character that cannot be shown; "
             "expected one line of text"
         )
 
     layers = data["layers"]
     if not isinstance(layers, list) or not 2 <= len(layers) <= MAX_LAYERS:
         raise ProblemError(
-            f"layers is {_describe(layers)}; expected a list of 2 to {MAX_LAYERS} layer sizes"
+            f"layers is {describe(layers)}; expected a list of 2 to {MAX_LAYERS} layer sizes"
         )
     for i, n in enumerate(layers):
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_NEURONS:
             raise ProblemError(
-                f"layers[{i}] is {_describe(n)}; expected a whole number from 1 to {MAX_NEURONS}"
+                f"layers[{i}] is {describe(n)}; expected a whole number from 1 to {MAX_NEURONS}"
             )
     layers = tuple(layers)
     shape = f"layers {list(layers)}"
@@ -352,7 +352,7 @@ def _parse(data) -> Problem:
     activations = data["activations"]
     if not isinstance(activations, list) or len(activations) != depth:
         raise ProblemError(
-            f"activations is {_describe(activations)}; {shape} need {depth} "
+            f"activations is {describe(activations)}; {shape} need {depth} "
             "(one per layer after the input)"
         )
     activations = tuple(
@@ -361,7 +361,7 @@ def _parse(data) -> Problem:
 
     loss = data["loss"]
     if not isinstance(loss, str) or loss not in LOSSES:
-        raise ProblemError(f"loss is {_describe(loss)}; expected one of " + ", ".join(LOSSES))
+        raise ProblemError(f"loss is {describe(loss)}; expected one of " + ", ".join(LOSSES))
     loss = LOSSES[loss]
     out = activations[-1].name
     if loss.output_activation not in (None, out):
@@ -393,7 +393,7 @@ def _parse(data) -> Problem:
 
     weights = data["weights"]
     if not isinstance(weights, list) or len(weights) != depth:
-        raise ProblemError(f"weights is {_describe(weights)}; {shape} need {depth} matrices")
+        raise ProblemError(f"weights is {describe(weights)}; {shape} need {depth} matrices")
     weights = tuple(
         _matrix(w, f"weights[{i}]", layers[i + 1], layers[i], shape) for i, w in enumerate(weights)
     )
@@ -402,7 +402,7 @@ def _parse(data) -> Problem:
     if biases is not None:
         if not isinstance(biases, list) or len(biases) != depth:
             raise ProblemError(
-                f"biases is {_describe(biases)}; {shape} need null or {depth} vectors"
+                f"biases is {describe(biases)}; {shape} need null or {depth} vectors"
             )
         biases = tuple(
             _vector(b, f"biases[{i}]", layers[i + 1], f"{shape} (layers[{i + 1}])")
