@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from nnviz import worksheet
 from nnviz.engine import Pass, step
 from nnviz.grading import ATOL, RTOL, check, element_name, read_answers
 from nnviz.notation import layer_symbols, number
@@ -45,10 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("problem", nargs="?", metavar="PROBLEM.json")
     solve.add_argument(
         "--format",
-        choices=["json", "text"],
+        choices=["json", "text", "markdown", "latex"],
         default="text",
         help="json: the nnviz-solution/1 format at full precision; "
-        "text (default): a table for people",
+        "text (default): a table for people; markdown, latex: the worked solution",
     )
     check = commands.add_parser(
         "check",
@@ -158,7 +159,12 @@ def _solve(args) -> str:
     except ProblemError as e:
         raise UsageError(f"{'the seed problem' if path is None else _shown(path)}: {e}") from None
     result = step(problem)
-    return dumps(result.to_dict()) + "\n" if args.format == "json" else solution_text(result)
+    return {
+        "json": lambda: dumps(result.to_dict()) + "\n",
+        "text": lambda: solution_text(result),
+        "markdown": lambda: worksheet.markdown(result),
+        "latex": lambda: worksheet.latex(result),
+    }[args.format]()
 
 
 def _check(args) -> str:
