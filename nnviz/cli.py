@@ -196,6 +196,8 @@ def marking_text(sheet, report) -> str:
         line = f"  {name:<{width}} = {i.given:<10g} {i.status:<8}"
         if i.status == "wrong":
             line += f" expected {number(i.expected, 4)}"
+            if i.note:
+                line += f"\n  {'':<{width}}   working: {i.note}"
         elif i.status == "carried":
             line += f" expected {number(i.expected, 4)}, but {i.note}"
         lines.append(line.rstrip())

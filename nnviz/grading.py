@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnviz.engine import Pass, step
+from nnviz.lesson import working
 from nnviz.notation import layer_symbols
 from nnviz.problem import Problem, ProblemError, describe, preset, read_json
 
@@ -404,6 +405,8 @@ def check(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
             ):
                 item.status, item.follow_through = "carried", float(before[index])
                 item.note = _consistent_with(world, q, index)
+            if item.status == "wrong":
+                item.note = working(truth, q.kind, q.layer, index) or ""
             items.append(item)
     return Report(atol, rtol, items)
 

@@ -8,6 +8,7 @@ show these equations; none of them computes a number of its own.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -365,24 +366,99 @@ def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names) -> list[str]:
     return lines
 
 
+def _update_line(n: _Names, p: Pass, l: int, j: int, i: int) -> str:
+    w, g = p.problem.weights[l][j, i], p.backward.grad_weights[l][j, i]
+    return (
+        f"{_sub(n.w, j + 1, i + 1)} \\leftarrow {short(w)} - {_p(p.problem.learning_rate)}"
+        f"{_p(g)} = {short(p.updated.weights[l][j, i])}"
+    )
+
+
 def _update(p: Pass) -> list[str]:
-    problem, b, new = p.problem, p.backward, p.updated
-    eta = problem.learning_rate
+    problem, new = p.problem, p.updated
     lines = []
     for l in range(len(problem.weights) - 1, -1, -1):
         n = _Names(problem, l)
-        w, g, w_new = problem.weights[l], b.grad_weights[l], new.weights[l]
+        w, w_new = problem.weights[l], new.weights[l]
         lines.append(
             rf"{{{n.w}}}^{{\text{{new}}}}_{{ji}} = {n.w}_{{ji}} - \eta "
             f"{_d(n.w + '_{ji}')}"
         )
         shown = list(np.ndindex(w.shape))[: MAX_LINES // 3]
-        for j, i in shown:
-            lines.append(
-                f"{_sub(n.w, j + 1, i + 1)} \\leftarrow {short(w[j, i])} - {_p(eta)}"
-                f"{_p(g[j, i])} = {short(w_new[j, i])}"
-            )
+        lines += [_update_line(n, p, l, j, i) for j, i in shown]
         lines.append(f"{{{n.w}}}^{{\\text{{new}}}} = " + _matrix(w_new))
         if problem.biases is not None:
             lines.append(f"{{{n.b}}}^{{\\text{{new}}}} = " + _vector(new.biases[l]))
     return lines
+
+
+def working(p: Pass, kind: str, layer: int | None, index: tuple[int, ...]) -> str | None:
+    """The lesson's line that works out one element (0-based index), e.g. u_2, as plain text;
+    None where the lesson shows only the first rows of a large layer."""
+    if kind == "loss":
+        lhs = r"\mathcal{L}"
+    else:
+        n = _Names(p.problem, layer)
+        one = tuple(i + 1 for i in index)
+        lhs = {
+            "pre": lambda: _sub(n.u, *one),
+            "post": lambda: _sub(n.h, *one),
+            "grad_pre": lambda: _d(_sub(n.u, *one)),
+            "grad_post": lambda: _d(_sub(n.h, *one)),
+            "grad_weights": lambda: _d(_sub(n.w, *one)),
+            "weights_new": lambda: _sub(n.w, *one) + r" \leftarrow",
+        }.get(kind, lambda: None)()
+        if lhs is None:
+            return None
+    found = [
+        e
+        for s in steps(p)
+        for e in s.equations
+        if e.startswith((f"{lhs} = ", rf"\begin{{aligned}} {lhs} &= ", f"{lhs} "))
+    ]
+    if found:
+        return plain(found[-1])  # the line with the numbers, after the general formula
+    if kind == "weights_new":
+        return plain(_update_line(n, p, layer, *index))
+    return None
+
+
+def _unfrac(text: str) -> str:
+    r"""\frac{a}{b} -> (a)/(b), braces nested or not."""
+    while (start := text.find(r"\frac{")) >= 0:
+        parts, i = [], start + len(r"\frac")
+        for _ in range(2):
+            depth, j = 0, i
+            while True:
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+            parts.append(text[i + 1 : j - 1])
+            i = j
+        text = f"{text[:start]}({parts[0]})/({parts[1]}){text[i:]}"
+    return text
+
+
+def plain(latex: str) -> str:
+    """A board line as text: dL/du_2 = (-0.1597)(0.2231) = -0.0356."""
+    text = re.sub(
+        r"\\frac\{\\partial \\mathcal\{L\}\}\{\\partial ([^{}]*(\{[^{}]*\})?)\}", r"dL/d\1", latex
+    )
+    text = _unfrac(text)
+    for a, b in (
+        (r"\begin{aligned}", ""),
+        (r"\end{aligned}", ""),
+        ("&", ""),
+        (r"\\", ""),
+        (r"\mathcal{L}", "L"),
+        (r"\leftarrow", "<-"),
+        (r"\ln", "ln"),
+        (r"\,", " "),
+        (r"\mathrm", ""),
+        ("\\", ""),
+    ):
+        text = text.replace(a, b)
+    text = re.sub(r"_\{([^{}]*)\}", r"_\1", text)
+    text = re.sub(r"\{([^{}]*)\}", r"\1", text)
+    return re.sub(r"\s+", " ", text).strip()

@@ -124,7 +124,11 @@ def test_the_marking_sheet_reads_well():
         "  h_3      = 1.75       carried  expected 4.7000, but consistent with your u_3 = 1.75"
         in lines
     )
-    assert "  u_2      = -0.75      wrong    expected -1.5000" in lines
+    u2 = lines.index("  u_2      = -0.75      wrong    expected -1.5000")
+    assert lines[u2 + 1] == (
+        "             working: u_2 = v_21 x_1 + v_22 x_2 + v_23 x_3 = "
+        "(0.5)(1.0) + (-1.0)(1.5) + (1.0)(-0.5) = -1.5"
+    )
 
 
 def full_sheet(world):
