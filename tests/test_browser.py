@@ -266,7 +266,10 @@ def app(page: Page, app_url: str) -> Page:
 
 def test_the_page_opens_on_the_setup_of_the_seed_problem(app: Page):
     assert heading(app) == "Step 1 of 11: The setup"
-    expect(app.get_by_text("Problem 1: 3-4-2, ELU hidden layer, softmax output")).to_be_visible()
+    lecture = app.get_by_role("tabpanel", name="Lecture")
+    expect(
+        lecture.get_by_text("Problem 1: 3-4-2, ELU hidden layer, softmax output")
+    ).to_be_visible()
     expect(app.get_by_text("Iteration 1", exact=True)).to_be_visible()
     expect(button(app, "prev")).to_be_disabled()
     assert "x=[1.01.5-0.5]T" in equations(app)

@@ -12,12 +12,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from nnviz import worksheet
 from nnviz.engine import step as run_step
 from nnviz.figure import MODES, default_mode, figure
 from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation
 from nnviz.lesson import step_count, steps
 from nnviz.notation import layer_symbols, neuron_names
 from nnviz.problem import MAX_LAYERS, MAX_NEURONS, PRESETS, Problem, ProblemError, preset
+from nnviz.ui.check import check_tab
 from nnviz.ui.state import Lecture, on_screen, random_problem, rebuild, with_values
 
 PRESET_LABELS = {
@@ -40,11 +42,15 @@ def main() -> None:
     lecture: Lecture = st.session_state.lecture
 
     _sidebar(lecture)
-    top, bottom = st.container(), st.container()
-    with bottom:
-        _editors(lecture)  # first, so that an edit drives this very rerun
-    with top:
-        _lecture(lecture)
+    lecture_tab, marking_tab = st.tabs(["Lecture", "Check answers"])
+    with lecture_tab:
+        top, bottom = st.container(), st.container()
+        with bottom:
+            _editors(lecture)  # first, so that an edit drives this very rerun
+        with top:
+            _lecture(lecture)
+    with marking_tab:
+        check_tab(lecture)
 
 
 # --- the stepper, the figure and the equations ------------------------------------------------
@@ -132,6 +138,24 @@ def _lecture(lecture: Lecture) -> None:
     with right:
         for equation in current.equations:
             st.latex(equation)
+        st.caption("The worked solution of this network and these weights, every step:")
+        md, tex = st.columns(2)
+        md.download_button(
+            "Markdown",
+            worksheet.markdown(p),
+            "worked-solution.md",
+            "text/markdown",
+            key="download_md",
+            icon=":material/download:",
+        )
+        tex.download_button(
+            "LaTeX",
+            worksheet.latex(p),
+            "worked-solution.tex",
+            "text/x-tex",
+            key="download_tex",
+            icon=":material/download:",
+        )
 
 
 # --- editing ----------------------------------------------------------------------------------

@@ -1,0 +1,152 @@
+"""The "Check answers" tab: a student's answers, typed into tables or uploaded, marked as an
+examiner would, with the working beside each mistake."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnviz.grading import (
+    ATOL,
+    RTOL,
+    AnswerError,
+    AnswerSheet,
+    check,
+    element_name,
+    quantities,
+    read_answers,
+)
+from nnviz.problem import EXAMPLES, Problem
+from nnviz.ui.state import Lecture
+
+GIVEN = ("x", "target", "weights", "biases")  # part of the problem, not answers
+COLOURS = {"correct": "#c7e9c0", "carried": "#fdd49e", "wrong": "#fcae91"}
+
+
+def answer_key(name: str, rev: int) -> str:
+    return f"answer_{name}_r{rev}"
+
+
+def _sheet(problem: Problem) -> AnswerSheet:
+    """The sheet being marked: for the lecture's current problem unless one was loaded."""
+    sheet = st.session_state.get("sheet")
+    if sheet is None or (not st.session_state.get("sheet_loaded") and sheet.problem is not problem):
+        sheet = st.session_state.sheet = AnswerSheet(problem, {})
+        st.session_state.sheet_loaded = False
+    return sheet
+
+
+def _load(sheet: AnswerSheet, message: str) -> None:
+    st.session_state.sheet = sheet
+    st.session_state.sheet_loaded = True
+    st.session_state.sheet_rev = st.session_state.get("sheet_rev", 0) + 1
+    st.session_state.sheet_message = message
+
+
+def _load_demo():
+    _load(
+        read_answers((EXAMPLES / "seed-answers.json").read_bytes()),
+        "Loaded the seed's own worked answer, mistakes and all.",
+    )
+
+
+def _upload():
+    upload = st.session_state.get("sheet_upload")
+    if upload is None:
+        return
+    try:
+        _load(read_answers(upload.getvalue()), f"Loaded {upload.name}.")
+    except AnswerError as e:
+        st.session_state.sheet_error = f"{upload.name} was not loaded: {e}"
+
+
+def _clear():
+    st.session_state.sheet = None
+    st.session_state.sheet_loaded = False
+    st.session_state.sheet_rev = st.session_state.get("sheet_rev", 0) + 1
+
+
+def check_tab(lecture: Lecture) -> None:
+    sheet = _sheet(lecture.problem)
+    rev = st.session_state.get("sheet_rev", 0)
+    st.markdown(
+        "Type your answers into the tables (leave a cell empty for a blank), or upload "
+        "an answer sheet. Each answer is marked **correct**, **carried** (wrong, but "
+        "right from your own earlier answers) or **wrong**."
+    )
+    left, middle, right = st.columns([2, 1, 1])
+    left.file_uploader(
+        "Answer sheet (nnviz-answers/1 JSON)", type=["json"], key="sheet_upload", on_change=_upload
+    )
+    middle.button("Load the seed demo", key="check_demo", on_click=_load_demo)
+    middle.button("Clear", key="check_clear", on_click=_clear)
+    atol = right.number_input("atol", min_value=0.0, value=ATOL, format="%.4f", key="atol")
+    rtol = right.number_input("rtol", min_value=0.0, value=RTOL, format="%.4f", key="rtol")
+    for key, show in (("sheet_message", st.info), ("sheet_error", st.error)):
+        if st.session_state.get(key):
+            show(st.session_state[key])
+            st.session_state[key] = None
+    if sheet.problem.title:
+        st.markdown(f"**{sheet.problem.title}**")
+
+    answers = dict(sheet.answers)
+    report_slots = []
+    for q in quantities(sheet.problem):
+        if q.kind in GIVEN:
+            continue
+        values = answers.get(q.name, np.full(q.shape, np.nan))
+        grid = np.atleast_2d(values)
+        columns = [f"{c + 1}" for c in range(grid.shape[1])]
+        label, marks = st.columns([3, 2])
+        with label:
+            st.markdown(f"**{q.name}**")
+            edited = st.data_editor(
+                pd.DataFrame(grid, columns=columns),
+                key=answer_key(q.name, rev),
+                hide_index=q.shape == (),
+            )
+        typed = edited.to_numpy(dtype=float, na_value=np.nan).reshape(q.shape)
+        if not np.all(np.isnan(typed)):
+            answers[q.name] = typed
+        else:
+            answers.pop(q.name, None)
+        report_slots.append((q, marks))
+
+    report = check(AnswerSheet(sheet.problem, answers), atol, rtol)
+    by_symbol = {}
+    for item in report.items:
+        by_symbol.setdefault(item.symbol, []).append(item)
+    for q, slot in report_slots:
+        items = by_symbol.get(q.name)
+        if items:
+            with slot:
+                _marks(items)
+    s = report.summary()
+    st.subheader(
+        f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried "
+        f"forward, {s['wrong']} wrong"
+    )
+
+
+def _marks(items) -> None:
+    """One row an answer, coloured by its mark, with the working or the reason beside it."""
+    rows = pd.DataFrame(
+        [
+            {
+                "answer": element_name(i.symbol, i.index),
+                "given": i.given,
+                "expected": round(i.expected, 4),
+                "mark": i.status,
+                "working": i.note,
+            }
+            for i in items
+        ]
+    )
+    st.dataframe(
+        rows.style.apply(
+            lambda row: [f"background-color: {COLOURS[row['mark']]}"] * len(row), axis=1
+        ).format({"given": "{:.4f}", "expected": "{:.4f}"}),
+        hide_index=True,
+        column_config={"working": st.column_config.TextColumn(width="large")},
+    )
