@@ -192,7 +192,7 @@ def student_world(problem: Problem, answers: dict, truth: Pass, tol) -> World:
         world.before[name], world.origins_before[name] = value, origin
         given = answers.get(name)
         if given is not None:
-            right = _right(given, _true(truth, problem, kind, l), tol)
+            right = within(given, true_value(truth, problem, kind, l), tol)
             mine = np.frompyfunc(lambda i: frozenset({(name, i)}), 1, 1)(
                 np.arange(given.size).reshape(given.shape)
             )
@@ -296,7 +296,7 @@ def student_world(problem: Problem, answers: dict, truth: Pass, tol) -> World:
     return world
 
 
-def _true(truth: Pass, problem: Problem, kind: str, l: int | None) -> np.ndarray:
+def true_value(truth: Pass, problem: Problem, kind: str, l: int | None) -> np.ndarray:
     f, b, new = truth.forward, truth.backward, truth.updated
     return np.asarray(
         {
@@ -318,7 +318,7 @@ def _true(truth: Pass, problem: Problem, kind: str, l: int | None) -> np.ndarray
     )
 
 
-def _right(given, expected, tol):
+def within(given, expected, tol):
     atol, rtol = tol
     return np.abs(given - expected) <= np.maximum(atol, rtol * np.abs(expected))
 
@@ -389,19 +389,19 @@ def check(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
         given = answers.get(q.name)
         if given is None:
             continue
-        expected = _true(truth, problem, q.kind, q.layer)
+        expected = true_value(truth, problem, q.kind, q.layer)
         before = world.before.get(q.name)
         for index, value in np.ndenumerate(given):
             if np.isnan(value):
                 continue
             one_based = tuple(i + 1 for i in index)
             item = Item(q.name, one_based, float(value), float(expected[index]), "wrong")
-            if _right(value, expected[index], (atol, rtol)):
+            if within(value, expected[index], (atol, rtol)):
                 item.status = "correct"
             elif (
                 before is not None
                 and np.isfinite(before[index])
-                and _right(value, before[index], (atol, rtol))
+                and within(value, before[index], (atol, rtol))
             ):
                 item.status, item.follow_through = "carried", float(before[index])
                 item.note = _consistent_with(world, q, index)

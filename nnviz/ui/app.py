@@ -20,6 +20,7 @@ from nnviz.lesson import step_count, steps
 from nnviz.notation import layer_symbols, neuron_names
 from nnviz.problem import MAX_LAYERS, MAX_NEURONS, PRESETS, Problem, ProblemError, preset
 from nnviz.ui.check import check_tab
+from nnviz.ui.quiz import quiz
 from nnviz.ui.state import Lecture, on_screen, random_problem, rebuild, with_values
 
 PRESET_LABELS = {
@@ -127,6 +128,9 @@ def _lecture(lecture: Lecture) -> None:
         st.error(f"{lecture.edit_error}. The last good values are still in use.")
 
     left, right = st.columns([1, 1])
+    with right:
+        if st.toggle("Quiz", key="quiz_mode", help="Predict each new value before it is shown"):
+            current = quiz(lecture, p, lesson)  # with its new values hidden until answered
     with left:
         choice = st.radio("Edge colours", [FOLLOW, *MODES], horizontal=True, key="colour_mode")
         mode = default_mode(current) if choice == FOLLOW else choice

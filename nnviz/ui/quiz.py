@@ -1,0 +1,81 @@
+"""Quiz mode: the current step's new values stay hidden until the student has predicted them,
+and each prediction is marked by the same rule as an answer sheet."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnviz.engine import Pass
+from nnviz.grading import ATOL, RTOL, element_name, quantities, true_value, within
+from nnviz.lesson import Step
+from nnviz.ui.state import Lecture
+
+KINDS = {"pre", "post", "loss", "grad_post", "grad_pre", "grad_weights"}
+
+
+def quiz_key(name: str, lecture: Lecture) -> str:
+    """A prediction grid's key: one per quantity, step and iteration."""
+    return f"quiz_{name}_{lecture.iteration}_{lecture.step}_r{lecture.rev}"
+
+
+def questions(p: Pass, lesson: list[Step], k: int):
+    """The quantities step k computes (the update's new weights too), in the stepper's order."""
+    new = lesson[k].reveals - (lesson[k - 1].reveals if k else frozenset())
+    asked = []
+    for q in quantities(p.problem):
+        key = ("loss",) if q.kind == "loss" else (q.kind, q.layer)
+        if (q.kind in KINDS and key in new) or (q.kind == "weights_new" and ("new",) in new):
+            asked.append(q)
+    return asked
+
+
+def quiz(lecture: Lecture, p: Pass, lesson: list[Step]) -> Step:
+    """The quiz for this step, if it has open questions; returns the step to show, with its
+    new values still hidden until they are answered."""
+    current = lesson[lecture.step]
+    asked = questions(p, lesson, lecture.step)
+    done = st.session_state.setdefault("quiz_done", {})
+    score = st.session_state.setdefault("quiz_score", [0, 0])
+    key = (lecture.iteration, lecture.step, lecture.rev)
+    st.caption(f"Quiz score: {score[0]} of {score[1]} right")
+    if not asked:
+        return current
+    if key in done:
+        for line in done[key]:
+            st.markdown(line)
+        return current
+    st.markdown("**Your prediction** (leave a cell empty to skip it):")
+    grids = {}
+    for q in asked:
+        shape = q.shape or (1,)
+        frame = pd.DataFrame(
+            np.full((1, shape[0]) if len(shape) == 1 else shape, np.nan),
+            columns=[f"{c + 1}" for c in range(shape[-1])],
+        )
+        st.markdown(q.name)
+        grids[q.name] = (q, st.data_editor(frame, key=quiz_key(q.name, lecture), hide_index=True))
+    if st.button("Check my prediction", key="quiz_check"):
+        lines = []
+        for q, frame in grids.values():
+            typed = frame.to_numpy(dtype=float, na_value=np.nan).reshape(q.shape)
+            truth = true_value(p, p.problem, q.kind, q.layer)
+            for index, value in np.ndenumerate(typed):
+                if np.isnan(value):
+                    continue
+                right = bool(within(value, truth[index], (ATOL, RTOL)))
+                score[0] += right
+                score[1] += 1
+                name = element_name(q.name, tuple(i + 1 for i in index))
+                lines.append(
+                    f"{'✅' if right else '❌'} {name}: you said {value:g}, "
+                    f"it is {truth[index]:.4f}"
+                )
+        done[key] = lines or ["Nothing typed: here are the values."]
+        st.rerun()
+    return replace(
+        current, reveals=lesson[lecture.step - 1].reveals, equations=current.equations[:1]
+    )
