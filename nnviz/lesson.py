@@ -9,6 +9,9 @@ show these equations; none of them computes a number of its own.
 from __future__ import annotations
 
 import re
+import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +20,22 @@ from nnviz.engine import Pass
 from nnviz.notation import layer_symbols
 
 MAX_LINES = 12  # entries per step; a large layer shows the first ones, then how many more
+_ENTRIES = ContextVar("entries", default=MAX_LINES)  # every_entry() lifts the limit
+
+
+def _cap() -> int:
+    return _ENTRIES.get()
+
+
+@contextmanager
+def every_entry():
+    """Within it, steps() writes every neuron and weight out: a worksheet lists them all,
+    while the screen shows the first MAX_LINES of a large layer."""
+    token = _ENTRIES.set(sys.maxsize)
+    try:
+        yield
+    finally:
+        _ENTRIES.reset(token)
 
 
 @dataclass(frozen=True)
@@ -65,10 +84,10 @@ def _minus(a: float, b: float) -> str:
 
 
 def _capped(lines: list[str], entries: int) -> list[str]:
-    """The general formula and the first MAX_LINES entries, then a count of the rest."""
-    if entries <= MAX_LINES:
+    """The general formula and the first _cap() entries, then a count of the rest."""
+    if entries <= _cap():
         return lines
-    return [*lines[: MAX_LINES + 1], rf"\vdots \quad \text{{and {entries - MAX_LINES} more}}"]
+    return [*lines[: _cap() + 1], rf"\vdots \quad \text{{and {entries - _cap()} more}}"]
 
 
 class _Names:
@@ -225,7 +244,7 @@ def _pre(p: Pass, l: int, n: _Names) -> list[str]:
         f" + {n.b}_j" if bias is not None else ""
     )
     lines = [general]
-    for j in range(min(w.shape[0], MAX_LINES)):
+    for j in range(min(w.shape[0], _cap())):
         terms = [f"{_sub(n.w, j + 1, i + 1)} {_sub(n.prev, i + 1)}" for i in range(w.shape[1])]
         values = [f"{_p(w[j, i])}{_p(inputs[i])}" for i in range(w.shape[1])]
         if bias is not None:
@@ -249,12 +268,12 @@ def _post(p: Pass, l: int, n: _Names) -> list[str]:
         denominator = " + ".join(f"e^{{{short(z)}}}" for z in u[:4]) + (
             r" + \cdots" if len(u) > 4 else ""
         )
-        for k in range(min(len(u), MAX_LINES)):
+        for k in range(min(len(u), _cap())):
             general = f"\\frac{{e^{{{_sub(n.u, k + 1)}}}}}{{\\sum_{{k'}} e^{{{n.u}_{{k'}}}}}}"
             numbers = f"\\frac{{e^{{{short(u[k])}}}}}{{{denominator}}}"
             lines.append(_eq(_sub(n.h, k + 1), general, numbers, short(h[k])))
     else:
-        for j in range(min(len(u), MAX_LINES)):
+        for j in range(min(len(u), _cap())):
             lines.append(
                 f"{_sub(n.h, j + 1)} = {fn}({_sub(n.u, j + 1)}) = {fn}({short(u[j])})"
                 f" = {short(h[j])}"
@@ -264,8 +283,8 @@ def _post(p: Pass, l: int, n: _Names) -> list[str]:
 
 def _loss(p: Pass) -> list[str]:
     problem, o, t = p.problem, p.forward.post[-1], p.problem.target
-    k = range(min(len(o), MAX_LINES))
-    more = r" + \cdots" if len(o) > MAX_LINES else ""
+    k = range(min(len(o), _cap()))
+    more = r" + \cdots" if len(o) > _cap() else ""
     if problem.loss.name == "cross_entropy":  # terms with o*_k = 0 add nothing: left out
         terms = " + ".join(f"{_p(t[i])} \\ln {_p(o[i])}" for i in k if t[i] != 0)
         value = f"-({terms}{more})"
@@ -283,7 +302,7 @@ def _loss(p: Pass) -> list[str]:
 def _output_delta(p: Pass, n: _Names, fused: bool) -> list[str]:
     problem, b = p.problem, p.backward
     o, t = p.forward.post[-1], problem.target
-    shown = range(min(len(o), MAX_LINES))
+    shown = range(min(len(o), _cap()))
     if fused:
         lines = [f"{_d(n.u + '_k')} = {n.h}_k - o^*_k"]
         lines += [
@@ -326,7 +345,7 @@ def _grad_weights(p: Pass, l: int, n: _Names) -> list[str]:
     inputs = problem.x if l == 0 else p.forward.post[l - 1]
     delta, g = b.grad_pre[l], b.grad_weights[l]
     lines = [f"{_d(n.w + '_{ji}')} = {_d(n.u + '_j')} \\, {n.prev}_i"]
-    for j, i in list(np.ndindex(g.shape))[: MAX_LINES + 1]:
+    for j, i in list(np.ndindex(g.shape))[: _cap() + 1]:
         lines.append(
             f"{_d(_sub(n.w, j + 1, i + 1))} = {_d(_sub(n.u, j + 1))} "
             f"{_sub(n.prev, i + 1)} = {_p(delta[j])}{_p(inputs[i])} = "
@@ -346,7 +365,7 @@ def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names) -> list[str]:
     u, grad_h, grad_u = p.forward.pre[l - 1], b.grad_post[l - 1], b.grad_pre[l - 1]
     derivative = act.derivative(u)
     lines = [f"{_d(m.h + '_j')} = \\sum_k {_d(n.u + '_k')} \\, {n.w}_{{kj}}"]
-    shown = range(min(len(u), MAX_LINES // 2))
+    shown = range(min(len(u), _cap() // 2))
     for j in shown:
         terms = " + ".join(f"{_p(delta[k])}{_p(w[k, j])}" for k in range(min(len(delta), 4)))
         more = r" + \cdots" if len(delta) > 4 else ""
@@ -384,7 +403,7 @@ def _update(p: Pass) -> list[str]:
             rf"{{{n.w}}}^{{\text{{new}}}}_{{ji}} = {n.w}_{{ji}} - \eta "
             f"{_d(n.w + '_{ji}')}"
         )
-        shown = list(np.ndindex(w.shape))[: MAX_LINES // 3]
+        shown = list(np.ndindex(w.shape))[: _cap() // 3]
         lines += [_update_line(n, p, l, j, i) for j, i in shown]
         lines.append(f"{{{n.w}}}^{{\\text{{new}}}} = " + _matrix(w_new))
         if problem.biases is not None:

@@ -4,7 +4,7 @@ that the stepper, the handout and the slides cannot disagree."""
 from __future__ import annotations
 
 from nnviz.engine import Pass
-from nnviz.lesson import steps
+from nnviz.lesson import every_entry, steps
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -23,7 +23,9 @@ def _title(p: Pass) -> str:
 def markdown(p: Pass) -> str:
     """`$$...$$` display math, which GitHub, VS Code, Jupyter and Obsidian all render."""
     lines = [f"# Worked solution: {_title(p)}", ""]
-    for k, s in enumerate(steps(p), 1):
+    with every_entry():
+        lesson = steps(p)
+    for k, s in enumerate(lesson, 1):
         lines += [f"## Step {k}: {s.title}", ""]
         for equation in s.equations:
             lines += ["$$", equation, "$$", ""]
@@ -40,7 +42,9 @@ def latex(p: Pass) -> str:
         r"\maketitle",
         "",
     ]
-    for k, s in enumerate(steps(p), 1):
+    with every_entry():
+        lesson = steps(p)
+    for k, s in enumerate(lesson, 1):
         lines.append(rf"\section*{{Step {k}: {_escape(s.title)}}}")
         lines += [rf"\[ {equation} \]" for equation in s.equations]
         lines.append("")

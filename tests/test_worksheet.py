@@ -1,6 +1,7 @@
 """The worked solution as Markdown and LaTeX: the stepper's equations, in the stepper's order."""
 
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -72,3 +73,18 @@ def test_the_latex_compiles(name, tmp_path):
     )
     assert run.returncode == 0, run.stdout[-2000:]
     assert (tmp_path / "solution.pdf").stat().st_size > 1000
+
+
+def test_a_large_network_gets_every_line_on_paper_but_not_on_screen():
+    from nnviz.functions import Activation
+    from nnviz.lesson import MAX_LINES, steps
+    from nnviz.ui.state import random_problem
+
+    activations = [Activation("tanh"), Activation("softmax")]
+    p = step(random_problem([4, 16, 3], activations, "cross_entropy", False, seed=3))
+    entry = re.compile(r"^\\frac\{\\partial \\mathcal\{L\}\}\{\\partial v_\{\d+,?\d+\}\} = ")
+    text = markdown(p)
+    assert sum(bool(entry.match(line)) for line in text.splitlines()) == 16 * 4  # every dL/dv_ji
+    assert "more}" not in text
+    on_screen = [e for s in steps(p) for e in s.equations]
+    assert sum(bool(entry.match(e)) for e in on_screen) == MAX_LINES
