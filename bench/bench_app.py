@@ -36,18 +36,15 @@ from nnviz.problem import preset  # noqa: E402
 from nnviz.ui.state import random_problem  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import free_port, stop_server, wait_until_healthy  # noqa: E402
+from conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    stop_server,
+    wait_until_healthy,
+)
 from conftest import start_server as serve  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 DRAWN = ".js-plotly-plot .scatterlayer .trace"
 
