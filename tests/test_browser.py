@@ -435,3 +435,22 @@ def test_katex_renders_every_equation_of_a_preset(app: Page, preset_label: str):
         expect(app.locator(".katex").first).to_be_visible()
         errors = app.locator(".katex-error").all_inner_texts()
         assert errors == [], f"step {n}: {errors}"
+
+
+def test_an_uploaded_answer_sheet_is_marked_or_refused(app: Page, tmp_path: Path):
+    app.get_by_role("tab", name="Check answers").click()
+    upload = app.locator('[data-testid="stFileUploader"] input[type="file"]')
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"answers": {"u": [1, 2]}}')
+    upload.set_input_files(str(bad))
+    expect(app.get_by_text("bad.json was not loaded: u has shape (2); u needs (4)")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    good = tmp_path / "mine.json"
+    good.write_text('{"answers": {"u": [2, -0.75, 4.7, 0.2], "h": [2, -0.75, 4.7, 0.2]}}')
+    upload.set_input_files(str(good))
+    expect(app.get_by_text("Loaded mine.json.")).to_be_visible(timeout=TIMEOUT_MS)
+    # u_2 is wrong; h_2 = ELU(-0.75) would be e^-0.75 - 1, so -0.75 is wrong too
+    expect(app.get_by_text("8 answers: 6 correct, 0 carried forward, 2 wrong")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
