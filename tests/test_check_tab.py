@@ -46,7 +46,7 @@ def test_the_seed_demo_loads_with_one_click_and_is_marked(at):
 
 
 def test_a_typed_answer_is_marked_and_a_tolerance_moves_it(at):
-    at.session_state[answer_key("u", 0)] = {
+    at.session_state[answer_key("u", 0, at.session_state["lecture"].problem)] = {
         "edited_rows": {0: {"1": 2.0, "2": -1.5004, "3": 4.0}},
         "added_rows": [],
         "deleted_rows": [],

@@ -24,8 +24,9 @@ GIVEN = ("x", "target", "weights", "biases")  # part of the problem, not answers
 COLOURS = {"correct": "#c7e9c0", "carried": "#fdd49e", "wrong": "#fcae91"}
 
 
-def answer_key(name: str, rev: int) -> str:
-    return f"answer_{name}_r{rev}"
+def answer_key(name: str, rev: int, problem: Problem) -> str:
+    """A typed-answers grid's key: new when a sheet is loaded or the network changes shape."""
+    return f"answer_{name}_r{rev}_{'-'.join(map(str, problem.layers))}"
 
 
 def _sheet(problem: Problem) -> AnswerSheet:
@@ -103,7 +104,7 @@ def check_tab(lecture: Lecture) -> None:
             st.markdown(f"**{q.name}**")
             edited = st.data_editor(
                 pd.DataFrame(grid, columns=columns),
-                key=answer_key(q.name, rev),
+                key=answer_key(q.name, rev, sheet.problem),
                 hide_index=q.shape == (),
             )
         typed = edited.to_numpy(dtype=float, na_value=np.nan).reshape(q.shape)
