@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnviz.engine import Pass, step
-from nnviz.lesson import working
+from nnviz.lesson import steps, working
 from nnviz.notation import layer_symbols
 from nnviz.problem import Problem, ProblemError, describe, preset, read_json
 
@@ -383,6 +383,7 @@ def element_name(symbol: str, index: tuple[int, ...]) -> str:
 def check(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
     problem, answers = sheet.problem, sheet.answers
     truth = step(problem)
+    lesson = steps(truth)  # the working of every wrong answer comes from these lines
     world = student_world(problem, answers, truth, (atol, rtol))
     items = []
     for q in quantities(problem):
@@ -406,7 +407,7 @@ def check(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
                 item.status, item.follow_through = "carried", float(before[index])
                 item.note = _consistent_with(world, q, index)
             if item.status == "wrong":
-                item.note = working(truth, q.kind, q.layer, index) or ""
+                item.note = working(truth, q.kind, q.layer, index, lesson) or ""
             items.append(item)
     return Report(atol, rtol, items)
 

@@ -411,7 +411,9 @@ def _update(p: Pass) -> list[str]:
     return lines
 
 
-def working(p: Pass, kind: str, layer: int | None, index: tuple[int, ...]) -> str | None:
+def working(
+    p: Pass, kind: str, layer: int | None, index: tuple[int, ...], lesson: list[Step] | None = None
+) -> str | None:
     """The lesson's line that works out one element (0-based index), e.g. u_2, as plain text;
     None where the lesson shows only the first rows of a large layer."""
     if kind == "loss":
@@ -431,7 +433,7 @@ def working(p: Pass, kind: str, layer: int | None, index: tuple[int, ...]) -> st
             return None
     found = [
         e
-        for s in steps(p)
+        for s in (steps(p) if lesson is None else lesson)
         for e in s.equations
         if e.startswith((f"{lhs} = ", rf"\begin{{aligned}} {lhs} &= ", f"{lhs} "))
     ]

@@ -11,24 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from seed import TITLES
 from streamlit.testing.v1 import AppTest
 
 from nnviz.ui.app import editor_key
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TITLES = [
-    "The setup",
-    "u = v x",
-    "h = ELU(u)",
-    "z = w h",
-    "o = softmax(z)",
-    "The loss L",
-    "dL/dz = o − o*",
-    "dL/dw",
-    "dL/dh and dL/du",
-    "dL/dv",
-    "The update of w and v",
-]
 SEED_V = [[-1.0, 2.0, 0.0], [0.5, -1.0, 1.0], [1.5, 2.0, -0.4], [0.2, 0.1, 0.3]]
 SEED_W = [[1.0, 1.0, 0.5, 0.5], [0.3, 0.4, 0.5, 0.1]]
 

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from seed import TITLES
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_MS = 15_000  # any single wait
@@ -32,19 +33,6 @@ SEED_W = np.array([[1.0, 1.0, 0.5, 0.5], [0.3, 0.4, 0.5, 0.1]])
 X = np.array([1.0, 1.5, -0.5])
 TARGET = np.array([1.0, 0.0])
 ETA = 0.1
-TITLES = [
-    "The setup",
-    "u = v x",
-    "h = ELU(u)",
-    "z = w h",
-    "o = softmax(z)",
-    "The loss L",
-    "dL/dz = o − o*",
-    "dL/dw",
-    "dL/dh and dL/du",
-    "dL/dv",
-    "The update of w and v",
-]
 
 
 def reference(v: np.ndarray, w: np.ndarray) -> dict:

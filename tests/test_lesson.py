@@ -4,26 +4,13 @@ import math
 from itertools import pairwise
 
 import pytest
+from seed import TITLES as SEED_TITLES
 
 from nnviz.engine import step
 from nnviz.functions import Activation
 from nnviz.lesson import MAX_LINES, short, step_count, steps
 from nnviz.problem import Problem, preset
 from nnviz.ui.state import random_problem
-
-SEED_TITLES = [
-    "The setup",
-    "u = v x",
-    "h = ELU(u)",
-    "z = w h",
-    "o = softmax(z)",
-    "The loss L",
-    "dL/dz = o − o*",
-    "dL/dw",
-    "dL/dh and dL/du",
-    "dL/dv",
-    "The update of w and v",
-]
 
 
 @pytest.fixture(scope="module")
