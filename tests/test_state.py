@@ -159,3 +159,40 @@ def test_an_edit_in_a_later_iteration_survives_going_back_and_forth():
     lecture.prev(N)
     lecture.next(N, step(seed).updated)  # back into iteration 2: the edited one, not a new one
     assert lecture.problem is edited and lecture.iteration == 1
+
+
+def test_a_training_run_is_one_more_entry_in_the_history_and_counts_its_updates():
+    seed = preset("seed")
+    lecture = Lecture([seed], step=5)
+    trained = step(step(seed).updated).updated
+    lecture.trained(trained, 1000, "Applied")
+    assert lecture.problem is trained and (lecture.step, lecture.rev) == (0, 1)
+    assert lecture.number == 1001 and lecture.notice == "Applied"
+    lecture.step = N - 1
+    lecture.next(N, step(trained).updated)
+    assert lecture.number == 1002
+    lecture.prev(N)
+    lecture.step = 0
+    lecture.prev(N)
+    assert lecture.problem is seed and lecture.number == 1 and lecture.step == N - 1
+    lecture.trained(trained, 5)  # from before the run again: the old run is forgotten
+    assert lecture.history == [seed, trained] and lecture.number == 6
+
+
+def test_an_opened_file_starts_the_lecture_and_a_bad_one_changes_nothing():
+    seed = preset("seed")
+    lecture = Lecture([seed], step=3)
+    lecture.open("truncated.json", seed.to_json()[:-20].encode())
+    assert lecture.refusal == (
+        "truncated.json was not opened: the JSON ends early (line 25); the file looks "
+        "truncated. The network on screen is unchanged."
+    )
+    assert lecture.problem is seed and lecture.step == 3
+    lecture.open(
+        "nan.json", seed.to_json().replace('"learning_rate": 0.1', '"learning_rate": NaN').encode()
+    )
+    assert "nan.json was not opened: learning_rate" in lecture.refusal
+    tutorial = preset("tutorial")
+    lecture.open("tutorial.json", tutorial.to_json().encode())
+    assert lecture.problem.to_dict() == tutorial.to_dict() and lecture.step == 0
+    assert lecture.notice == "Opened tutorial.json."

@@ -5,7 +5,7 @@ as plain Python; the app keeps one `Lecture` in st.session_state.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,10 +29,21 @@ class Lecture:
     notice: str | None = None  # said once, after a change the user may not expect
     refusal: str | None = None  # said once: an input that was not taken, and why
     edit_error: str | None = None  # a bad cell in a grid; the last good problem stays in force
+    # how many updates lie before each problem in history: one a step, n after n trained
+    updates: list[int] = field(default_factory=list)
+
+    def __post_init__(self):
+        if len(self.updates) != len(self.history):
+            self.updates = list(range(len(self.history)))
 
     @property
     def problem(self) -> Problem:
         return self.history[self.iteration]
+
+    @property
+    def number(self) -> int:
+        """The iteration as people count it: 1 at the start, 1001 after 1000 trained."""
+        return self.updates[self.iteration] + 1
 
     def starts_new_iteration(self, n_steps: int) -> bool:
         """Whether `next` would go past the update into an iteration not yet in the history."""
@@ -46,6 +57,7 @@ class Lecture:
             return
         if self.starts_new_iteration(n_steps):
             self.history.append(updated)
+            self.updates.append(self.updates[-1] + 1)
         self.iteration += 1
         self.step = 0
         self.rev += 1
@@ -62,9 +74,20 @@ class Lecture:
     def start(self, problem: Problem, notice: str | None = None) -> None:
         """Begin again with this problem: a reset, a preset, a new architecture."""
         self.history = [problem]
+        self.updates = [0]
         self.iteration = self.step = 0
         self.rev += 1
         self.notice = notice
+
+    def open(self, name: str, data: bytes) -> None:
+        """A problem file from the user: opened at its first step, or refused with the reason
+        and nothing on screen lost."""
+        try:
+            problem = Problem.from_json(data)
+        except ProblemError as e:
+            self.refusal = f"{name} was not opened: {e}. The network on screen is unchanged."
+            return
+        self.start(problem, f"Opened {name}.")
 
     def rebuild(self, problem: Problem, notice: str | None = None) -> None:
         """A new architecture: the same place in the lecture if it still has the same steps,
@@ -80,6 +103,19 @@ class Lecture:
         """The user changed the current iteration's problem; later iterations no longer hold."""
         self.history[self.iteration] = problem
         del self.history[self.iteration + 1 :]
+        del self.updates[self.iteration + 1 :]
+
+    def trained(self, problem: Problem, updates: int, notice: str | None = None) -> None:
+        """Go on from the weights after a training run, at its first step. The iterations
+        before it stay in the history, so Previous returns to before the run."""
+        del self.history[self.iteration + 1 :]
+        del self.updates[self.iteration + 1 :]
+        self.history.append(problem)
+        self.updates.append(self.updates[-1] + updates)
+        self.iteration += 1
+        self.step = 0
+        self.rev += 1
+        self.notice = notice
 
 
 # --- editing ----------------------------------------------------------------------------------
