@@ -1,4 +1,4 @@
-"""python -m nnviz: the command line (shared spec, section 7).
+"""python -m nnviz: the command line (shared spec, section 7): solve, check and train.
 
 It imports only the NumPy core, so that it starts fast enough to be scripted over hundreds of
 problems. Bad input exits with status 2 and one line on standard error, never a traceback.
@@ -19,7 +19,8 @@ from nnviz import worksheet
 from nnviz.engine import Pass, step
 from nnviz.grading import ATOL, RTOL, check, element_name, read_answers
 from nnviz.notation import layer_symbols, number
-from nnviz.problem import ProblemError, dumps, load, preset, read_file
+from nnviz.problem import Problem, ProblemError, dumps, load, preset, read_file
+from nnviz.training import MAX_ITERATIONS, Training, train
 
 
 class UsageError(Exception):
@@ -34,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m nnviz",
-        description="Solve a small neural-network problem, number by number.",
+        description="Solve, mark and train a small neural-network problem, number by number.",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     solve = commands.add_parser(
@@ -66,7 +67,53 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="json: the nnviz-check/1 report; text (default): a marking sheet",
     )
+    training = commands.add_parser(
+        "train",
+        help="many iterations of gradient descent, with the loss before each update",
+        description="Gradient descent on the problem's one example with its learning rate, for "
+        "N iterations or until the loss falls below T. It stops early, keeping the last good "
+        "weights, if an update would take a weight beyond 1e6. Without PROBLEM.json, the seed "
+        "problem.",
+    )
+    training.add_argument("problem", nargs="?", metavar="PROBLEM.json")
+    training.add_argument(
+        "--iterations", type=_iterations, required=True, metavar="N", help=f"1 to {MAX_ITERATIONS}"
+    )
+    training.add_argument(
+        "--stop-below",
+        type=_finite,
+        metavar="T",
+        help="stop as soon as the loss before an update is below T",
+    )
+    training.add_argument(
+        "--format",
+        choices=["json", "text"],
+        default="text",
+        help="json: the nnviz-training/1 format at full precision; text (default): a summary",
+    )
     return parser
+
+
+def _iterations(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or not 1 <= n <= MAX_ITERATIONS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {MAX_ITERATIONS}, not {text!r}"
+        )
+    return n
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, not {text!r}")
+    return value
 
 
 def solution_text(p: Pass) -> str:
@@ -105,13 +152,42 @@ def solution_text(p: Pass) -> str:
         if new.biases is not None:
             rows.append((f"{s.biases}_new", new.biases[l]))
 
-    label_width = max(len(label) for label, value in rows if value is not None)
-    cells = {
-        label: [[number(float(v), 6) for v in row] for row in np.atleast_2d(value)]
-        for label, value in rows
-        if value is not None
-    }
-    width = max(len(c) for m in cells.values() for row in m for c in row)
+    return "\n".join(_heading(problem) + _aligned(rows)) + "\n"
+
+
+def training_text(t: Training) -> str:
+    """A run in a few lines: how it ended, the loss at iterations 1, 10, 100, ... and the last,
+    and the weights it ended on."""
+    problem = t.final
+    start_loss = t.loss[0] if t.iterations_run else t.final_loss
+    lines = [
+        *_heading(problem),
+        f"learning rate {problem.learning_rate:g}",
+        f"iterations run: {t.iterations_run}",
+        f"stopped: {t.stopped}" + (f". {t.message}" if t.message else ""),
+        f"loss at the start: {_loss(start_loss)}",
+        f"final loss: {_loss(t.final_loss)}",
+    ]
+    shown = [10**e for e in range(len(str(t.iterations_run))) if 10**e < t.iterations_run]
+    shown += [t.iterations_run] if t.iterations_run else []
+    if shown:
+        lines += ["", "Loss before the update of iteration"]
+        width = len(str(shown[-1]))
+        lines += [f"  {i:>{width}}  {_loss(t.loss[i - 1])}" for i in shown]
+    rows: list[tuple[str, object]] = [("Final weights", None)]
+    for l, s in enumerate(layer_symbols(problem.layers)):
+        rows.append((s.weights, problem.weights[l]))
+        if problem.biases is not None:
+            rows.append((s.biases, problem.biases[l]))
+    return "\n".join(lines + _aligned(rows)) + "\n"
+
+
+def _loss(value: float) -> str:
+    """Six digits; a loss of -0.0 (an output that is certain and right) reads 0."""
+    return f"{value + 0.0:.6g}"
+
+
+def _heading(problem: Problem) -> list[str]:
     lines = [problem.title] if problem.title else []
     acts = ", ".join(str(a) for a in problem.activations)
     lines.append(
@@ -119,6 +195,19 @@ def solution_text(p: Pass) -> str:
         f"loss {problem.loss.name}; "
         f"{'with' if problem.biases is not None else 'no'} biases"
     )
+    return lines
+
+
+def _aligned(rows: list[tuple[str, object]]) -> list[str]:
+    """Sections (label, None) and rows of numbers (label, value), to six decimals, aligned."""
+    label_width = max(len(label) for label, value in rows if value is not None)
+    cells = {
+        label: [[number(float(v), 6) for v in row] for row in np.atleast_2d(value)]
+        for label, value in rows
+        if value is not None
+    }
+    width = max(len(c) for m in cells.values() for row in m for c in row)
+    lines = []
     for label, value in rows:
         if value is None:
             lines += ["", label]
@@ -126,13 +215,13 @@ def solution_text(p: Pass) -> str:
         for i, row in enumerate(cells[label]):
             head = f"{label:<{label_width}} =" if i == 0 else " " * (label_width + 2)
             lines.append(f"  {head} " + " ".join(c.rjust(width) for c in row))
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
-        _write((_solve if args.command == "solve" else _check)(args))
+        _write({"solve": _solve, "check": _check, "train": _train}[args.command](args))
     except UsageError as e:
         _complain(f"nnviz: {e}")
         return 2
@@ -152,19 +241,34 @@ def _shown(path: str) -> str:
     return path if path.isprintable() else repr(path)
 
 
-def _solve(args) -> str:
-    path = args.problem
+def _load(path: str | None) -> Problem:
     try:
-        problem = preset("seed") if path is None else load(path)
+        return preset("seed") if path is None else load(path)
     except ProblemError as e:
-        raise UsageError(f"{'the seed problem' if path is None else _shown(path)}: {e}") from None
-    result = step(problem)
+        raise UsageError(f"{_where(path)}: {e}") from None
+
+
+def _where(path: str | None) -> str:
+    return "the seed problem" if path is None else _shown(path)
+
+
+def _solve(args) -> str:
+    result = step(_load(args.problem))
     return {
         "json": lambda: dumps(result.to_dict()) + "\n",
         "text": lambda: solution_text(result),
         "markdown": lambda: worksheet.markdown(result),
         "latex": lambda: worksheet.latex(result),
     }[args.format]()
+
+
+def _train(args) -> str:
+    problem = _load(args.problem)
+    try:
+        result = train(problem, args.iterations, args.stop_below)
+    except ValueError as e:  # a start no file can hold; the options are checked above
+        raise UsageError(f"{_where(args.problem)}: {e}") from None
+    return dumps(result.to_dict()) + "\n" if args.format == "json" else training_text(result)
 
 
 def _check(args) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from nnviz.engine import step
 from nnviz.problem import Problem, preset
+from nnviz.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -148,7 +149,8 @@ def test_the_command_line_imports_no_ui():
     [
         (["solve", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
         ([], "the following arguments are required: command"),
-        (["train"], "invalid choice: 'train'"),
+        (["teach"], "invalid choice: 'teach'"),
+        (["train"], "the following arguments are required: --iterations"),
         (["solve", "a.json", "b.json"], "unrecognized arguments: b.json"),
     ],
 )
@@ -215,3 +217,123 @@ def test_a_path_with_a_newline_stays_on_one_line():
     run = nnviz("solve", "a\nb.json")
     assert run.returncode == 2
     assert run.stderr == "nnviz: 'a\\nb.json': cannot read the file: No such file or directory\n"
+
+
+# --- train -------------------------------------------------------------------------------------
+
+
+def test_train_json_is_the_training_format_at_full_precision():
+    run = nnviz("train", "--iterations", "1000", "--stop-below", "0.01", "--format", "json")
+    assert run.returncode == 0 and run.stderr == ""
+    written = strict_json(run.stdout)
+    assert written == train(preset("seed"), 1000, 0.01).to_dict()
+    assert list(written) == ["format", "iterations_run", "stopped", "loss", "final_loss", "problem"]
+    assert written["format"] == "nnviz-training/1"
+    assert (written["iterations_run"], written["stopped"], len(written["loss"])) == (
+        15,
+        "threshold",
+        15,
+    )
+    assert written["loss"][0] == step(preset("seed")).forward.loss
+    assert written["final_loss"] < 0.01 <= written["loss"][-1]
+
+
+def test_train_json_with_biases_round_trips_its_problem():
+    run = nnviz("train", "examples/tutorial-2-2-2.json", "--iterations", "50", "--format", "json")
+    written = strict_json(run.stdout)
+    expected = train(preset("tutorial"), 50)
+    assert written["stopped"] == "completed" and written["loss"] == expected.loss.tolist()
+    again = Problem.from_dict(written["problem"])
+    assert again.to_dict() == written["problem"] == expected.final.to_dict()
+    assert [b.tolist() for b in again.biases] == [b.tolist() for b in expected.final.biases]
+
+
+def test_train_text_is_a_summary_for_people():
+    run = nnviz("train", "--iterations", "1000", "--stop-below", "0.01")
+    assert run.returncode == 0 and run.stderr == ""
+    lines = run.stdout.splitlines()
+    for line in [
+        "Problem 1: 3-4-2, ELU hidden layer, softmax output",
+        "learning rate 0.1",
+        "iterations run: 15",
+        "stopped: threshold. The loss fell below 0.01 after 15 iterations: L = 0.00996011.",
+        "loss at the start: 0.309548",
+        "final loss: 0.00996011",
+        "Loss before the update of iteration",
+        "   1  0.309548",
+        "Final weights",
+    ]:
+        assert line in lines, line
+    expected = train(preset("seed"), 1000, 0.01)
+    assert f"  10  {expected.loss[9]:.6g}" in lines and f"  15  {expected.loss[14]:.6g}" in lines
+    table = rows(run.stdout)
+    np.testing.assert_allclose(table["v"], expected.final.weights[0].ravel(), atol=5e-7)
+    np.testing.assert_allclose(table["w"], expected.final.weights[1].ravel(), atol=5e-7)
+
+
+def test_train_text_shows_the_loss_at_each_power_of_ten():
+    run = nnviz("train", "--iterations", "2500")
+    expected = train(preset("seed"), 2500)
+    lines = run.stdout.splitlines()
+    assert "stopped: completed" in lines
+    start = lines.index("Loss before the update of iteration")
+    shown = lines[start + 1 : start + 6]
+    assert [int(line.split()[0]) for line in shown] == [1, 10, 100, 1000, 2500]
+    assert [float(line.split()[1]) for line in shown] == pytest.approx(
+        expected.loss[[0, 9, 99, 999, 2499]], rel=1e-5
+    )
+    assert lines[start + 6] == ""
+
+
+def test_train_says_where_a_run_diverged(tmp_path):
+    problem = preset("seed").to_dict()
+    problem.update(activations=["elu", "identity"], loss="squared_error", learning_rate=50)
+    path = tmp_path / "linear.json"
+    path.write_text(json.dumps(problem))
+    run = nnviz("train", str(path), "--iterations", "100")
+    assert run.returncode == 0 and run.stderr == ""  # a result, not bad input
+    assert "iterations run: 2" in run.stdout.splitlines()
+    assert "stopped: diverged. The run diverged at iteration 3: after its update w_13" in run.stdout
+    written = strict_json(
+        nnviz("train", str(path), "--iterations", "100", "--format", "json").stdout
+    )
+    assert written["stopped"] == "diverged" and len(written["loss"]) == 2
+    assert Problem.from_dict(written["problem"]).to_dict() == written["problem"]
+
+
+WHOLE = "argument --iterations: expected a whole number from 1 to 100000, not"
+FINITE = "argument --stop-below: expected a finite number, not"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--iterations", "0"], f"{WHOLE} '0'"),
+        (["--iterations", "-1"], f"{WHOLE} '-1'"),
+        (["--iterations", "100001"], f"{WHOLE} '100001'"),
+        (["--iterations", "abc"], f"{WHOLE} 'abc'"),
+        (["--iterations", "2.5"], f"{WHOLE} '2.5'"),
+        (["--iterations", "5", "--stop-below", "nan"], f"{FINITE} 'nan'"),
+        (["--iterations", "5", "--stop-below", "inf"], f"{FINITE} 'inf'"),
+        (["--iterations", "5", "--stop-below", "1e400"], f"{FINITE} '1e400'"),
+        (["--iterations", "5", "--stop-below", "x"], f"{FINITE} 'x'"),
+        (
+            ["--iterations", "5", "--format", "markdown"],
+            "argument --format: invalid choice: 'markdown'",
+        ),
+        (["missing.json", "--iterations", "5"], "missing.json: cannot read the file: No such file"),
+    ],
+)
+def test_train_refuses_bad_options_in_one_line(args, message):
+    run = nnviz("train", *args)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("nnviz: ")
+    assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_help_lists_train_and_its_options():
+    assert "train" in nnviz("--help").stdout
+    run = nnviz("train", "--help")
+    assert run.returncode == 0
+    for option in ("--iterations N", "--stop-below T", "--format {json,text}", "PROBLEM.json"):
+        assert option in run.stdout
