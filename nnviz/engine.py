@@ -145,29 +145,32 @@ def gradient_check(problem: Problem, h: float = 1e-4, rtol: float = 1e-6) -> lis
     """
     fwd = forward(problem)
     bwd = backward(problem, fwd)
-    noise = 10 * np.finfo(float).eps * max(abs(fwd.loss), 1.0) / h
     checks = []
     for kind in ("weights", "biases") if problem.biases is not None else ("weights",):
         grads = bwd.grad_weights if kind == "weights" else bwd.grad_biases
         for l, g in enumerate(grads):
             for index in np.ndindex(g.shape):
                 analytic = float(g[index])
-                at = [_nudged_loss(problem, kind, l, index, k * h) for k in (-2, -1, 1, 2)]
-                numeric = (at[0] - 8 * at[1] + 8 * at[2] - at[3]) / (12 * h)
-                diff = abs(analytic - numeric)
-                scale = max(abs(analytic), abs(numeric))
+                # Nudges that straddle the kink of an ELU at u = 0 need a finer h to agree.
+                for step in (h, h / 100):
+                    numeric, passed = _compare(problem, kind, l, index, step, analytic, rtol)
+                    if passed:
+                        break
+                diff, scale = abs(analytic - numeric), max(abs(analytic), abs(numeric))
                 checks.append(
                     ParameterCheck(
-                        kind,
-                        l,
-                        index,
-                        analytic,
-                        numeric,
-                        diff / scale if scale else 0.0,
-                        bool(diff <= max(rtol * scale, noise)),
+                        kind, l, index, analytic, numeric, diff / scale if scale else 0.0, passed
                     )
                 )
     return checks
+
+
+def _compare(problem, kind, l, index, h, analytic, rtol) -> tuple[float, bool]:
+    at = [_nudged_loss(problem, kind, l, index, k * h) for k in (-2, -1, 1, 2)]
+    numeric = (at[0] - 8 * at[1] + 8 * at[2] - at[3]) / (12 * h)
+    noise = 10 * np.finfo(float).eps * max(abs(at[1]), abs(at[2]), 1.0) / h
+    diff, scale = abs(analytic - numeric), max(abs(analytic), abs(numeric))
+    return numeric, bool(diff <= max(rtol * scale, noise))
 
 
 def _nudged_loss(problem: Problem, kind: str, l: int, index, h: float) -> float:

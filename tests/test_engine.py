@@ -495,3 +495,18 @@ def test_the_largest_network_the_format_allows():
     checks = gradient_check(problem)
     assert len(checks) == 7 * (64 * 64 + 64)
     assert all(c.passed for c in checks), [c for c in checks if not c.passed][:3]
+
+
+def test_gradient_check_passes_at_the_elu_kink_and_flags_a_relu_one():
+    """u_2 = 0 exactly when v_21 = 2: ELU (alpha 1) is smooth enough there for a finer h, while
+    ReLU has no derivative at 0, and finite differences rightly disagree with its 0."""
+    seed = preset("seed")
+    v = seed.weights[0].copy()
+    v[1, 0] = 2.0
+    assert v[1] @ seed.x == 0.0
+    at_kink = seed.with_parameters([v, seed.weights[1]], None)
+    assert all(c.passed for c in gradient_check(at_kink))
+    data = at_kink.to_dict()
+    data["activations"][0] = "relu"
+    failed = [c.index for c in gradient_check(Problem.from_dict(data)) if not c.passed]
+    assert failed == [(1, 0), (1, 1), (1, 2)]
