@@ -20,8 +20,12 @@ from nnviz.lesson import step_count, steps
 from nnviz.notation import layer_symbols, neuron_names
 from nnviz.problem import MAX_LAYERS, MAX_NEURONS, PRESETS, Problem, ProblemError, preset
 from nnviz.ui.check import check_tab
+from nnviz.ui.downloads import export_buttons
+from nnviz.ui.files import files_sidebar, first_lecture
+from nnviz.ui.gradcheck import gradient_tab
 from nnviz.ui.quiz import quiz
 from nnviz.ui.state import Lecture, on_screen, random_problem, rebuild, with_values
+from nnviz.ui.train import train_tab
 
 PRESET_LABELS = {
     "seed": "The seed problem (3-4-2, ELU, softmax)",
@@ -38,18 +42,24 @@ def editor_key(name: str, rev: int) -> str:
 def main() -> None:
     st.set_page_config(page_title="nnviz", layout="wide")
     if "lecture" not in st.session_state:
-        st.session_state.lecture = Lecture([preset("seed")])
+        st.session_state.lecture = first_lecture()
         st.session_state.preset = "seed"
     lecture: Lecture = st.session_state.lecture
 
     _sidebar(lecture)
-    lecture_tab, marking_tab = st.tabs(["Lecture", "Check answers"])
+    lecture_tab, train, gradients, marking_tab = st.tabs(
+        ["Lecture", "Train", "Gradient check", "Check answers"]
+    )
     with lecture_tab:
         top, bottom = st.container(), st.container()
         with bottom:
             _editors(lecture)  # first, so that an edit drives this very rerun
         with top:
             _lecture(lecture)
+    with train:
+        train_tab(lecture)
+    with gradients:
+        gradient_tab(lecture)
     with marking_tab:
         check_tab(lecture)
 
@@ -70,7 +80,7 @@ def _next():
         Problem.from_dict(shown.updated.to_dict())  # the new weights must still be a valid problem
     except ProblemError as e:
         lecture.refusal = (
-            f"Iteration {lecture.iteration + 2} cannot start: after the update, "
+            f"Iteration {lecture.number + 1} cannot start: after the update, "
             f"{on_screen(str(e))}. The training diverges: lower η."
         )
         return
@@ -113,9 +123,9 @@ def _lecture(lecture: Lecture) -> None:
     )
     buttons[2].button("Reset", key="reset", on_click=_reset, width="stretch")
     buttons[3].markdown(
-        f"Iteration {lecture.iteration + 1} · loss L = {p.forward.loss:.4f}"
+        f"Iteration {lecture.number} · loss L = {p.forward.loss:.4f}"
         if ("loss",) in current.reveals or lecture.iteration
-        else f"Iteration {lecture.iteration + 1}"
+        else f"Iteration {lecture.number}"
     )
     st.subheader(f"Step {lecture.step + 1} of {len(lesson)}: {current.title}")
     if lecture.notice:
@@ -134,11 +144,11 @@ def _lecture(lecture: Lecture) -> None:
     with left:
         choice = st.radio("Edge colours", [FOLLOW, *MODES], horizontal=True, key="colour_mode")
         mode = default_mode(current) if choice == FOLLOW else choice
+        network = figure(p, current, mode)
         st.plotly_chart(
-            figure(p, current, mode),
-            key="network",
-            config={"displayModeBar": False, "scrollZoom": False},
+            network, key="network", config={"displayModeBar": False, "scrollZoom": False}
         )
+        export_buttons(network, f"network-step-{lecture.step + 1}", "network_export")
     with right:
         for equation in current.equations:
             st.latex(equation)
@@ -307,6 +317,8 @@ def _sidebar(lecture: Lecture) -> None:
         st.divider()
         st.number_input("Random seed", min_value=0, value=0, step=1, key="seed")
         st.button("Random weights", key="randomise", on_click=_randomise)
+        st.divider()
+        files_sidebar(lecture)
 
 
 def _apply(problem, notice):

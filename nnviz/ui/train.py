@@ -1,0 +1,101 @@
+"""The "Train" tab: "and now let it learn". Many iterations from the current weights, the
+curves they leave, and Apply, which hands the trained weights back to the stepper."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnviz.curves import loss_curve, output_paths, weight_paths
+from nnviz.training import MAX_ITERATIONS, Training, train
+from nnviz.ui.downloads import export_buttons
+from nnviz.ui.state import Lecture
+
+PROGRESS_FROM = 2000  # shorter runs finish before a bar could be seen
+
+
+def train_tab(lecture: Lecture) -> None:
+    problem = lecture.problem
+    st.markdown(
+        f"Gradient descent from the current weights (iteration {lecture.number}), "
+        f"with η = {problem.learning_rate:g}, on the one example."
+    )
+    cols = st.columns([2, 2, 2, 1.2], vertical_alignment="bottom")
+    cols[0].number_input("Iterations", 1, MAX_ITERATIONS, 1000, step=100, key="train_iterations")
+    stop = cols[1].checkbox("Stop when the loss falls below", key="train_stop")
+    cols[2].number_input(
+        "Loss threshold",
+        min_value=0.0,
+        value=0.01,
+        step=0.001,
+        format="%.6g",
+        key="train_threshold",
+        disabled=not stop,
+    )
+    if cols[3].button("Train", key="train_run", type="primary", width="stretch"):
+        _run(lecture)
+
+    run: Training | None = st.session_state.get("training")
+    if run is None:
+        return
+    if run.start is not problem:
+        st.info("The network changed since this run. Train again to see it learn from here.")
+        return
+    _verdict(run)
+    st.button(
+        f"Apply: go on from the weights after {run.iterations_run:,} updates",
+        key="train_apply",
+        on_click=_apply,
+        disabled=run.iterations_run == 0,
+        help="The stepper continues from the trained weights; Previous still returns to "
+        "before the run.",
+    )
+    log = st.toggle("Log scale", key="train_log")
+    curve = loss_curve(run, log)
+    st.plotly_chart(curve, key="train_loss")
+    export_buttons(curve, "loss-curve", "train_loss")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(weight_paths(run), key="train_weights")
+    with right:
+        st.plotly_chart(output_paths(run), key="train_outputs")
+
+
+def _run(lecture: Lecture) -> None:
+    n = st.session_state.train_iterations
+    below = st.session_state.train_threshold if st.session_state.train_stop else None
+    bar = st.progress(0.0, "Training…") if n >= PROGRESS_FROM else None
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, f"Training… {done:,} of {total:,} iterations")
+
+    st.session_state.training = train(
+        lecture.problem, n, below, on_progress=progress if bar else None
+    )
+    if bar:
+        bar.empty()
+
+
+def _verdict(run: Training) -> None:
+    said = (
+        f"{run.iterations_run:,} updates: L went from {run.loss[0]:.6g} to {run.final_loss:.6g}."
+        if run.iterations_run
+        else f"L = {run.final_loss:.6g} already."
+    )
+    if run.stopped == "diverged":
+        st.error(run.message)
+    elif run.stopped == "threshold":
+        st.success(f"{said} {run.message}")
+    else:
+        st.success(said)
+
+
+def _apply() -> None:
+    run: Training = st.session_state.training
+    lecture: Lecture = st.session_state.lecture
+    lecture.trained(
+        run.final,
+        run.iterations_run,
+        f"Applied {run.iterations_run:,} iterations of training. "
+        "Previous returns to before the run.",
+    )
+    st.session_state.training = None

@@ -1,0 +1,215 @@
+"""The Train and Gradient check tabs, driven by AppTest: clicks, and what the page then says.
+
+The expected numbers come from a plain NumPy loop over the seed problem written out below, not
+from nnviz.
+"""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from seed import TITLES
+from streamlit.testing.v1 import AppTest
+
+from nnviz.ui.app import editor_key
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+SEED_V = np.array([[-1.0, 2.0, 0.0], [0.5, -1.0, 1.0], [1.5, 2.0, -0.4], [0.2, 0.1, 0.3]])
+SEED_W = np.array([[1.0, 1.0, 0.5, 0.5], [0.3, 0.4, 0.5, 0.1]])
+X = np.array([1.0, 1.5, -0.5])
+TARGET = np.array([1.0, 0.0])
+
+
+def seed_gradients(v, w, linear=False):
+    """Loss and gradients of the seed network: ELU (alpha 1), then softmax and cross-entropy,
+    or a linear output and squared error, L = (1/2) sum (z - o*)^2."""
+    u = v @ X
+    h = np.where(u > 0, u, np.expm1(np.minimum(u, 0)))
+    z = w @ h
+    if linear:
+        loss, dz = 0.5 * np.sum((z - TARGET) ** 2), z - TARGET
+    else:
+        o = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        loss, dz = -np.log(o[0]), o - TARGET
+    du = (w.T @ dz) * np.where(u > 0, 1.0, np.exp(np.minimum(u, 0)))
+    return loss, np.outer(du, X), np.outer(dz, h)
+
+
+def seed_run(n, eta=0.1, linear=False):
+    """n updates by hand: the losses before each, and the weights after the last good one, or
+    up to where a weight would leave the format's range of 1e6 (or stop being finite)."""
+    v, w, losses = SEED_V, SEED_W, []
+    for _ in range(n):
+        loss, dv, dw = seed_gradients(v, w, linear)
+        new_v, new_w = v - eta * dv, w - eta * dw
+        if not np.isfinite(loss) or max(np.abs(new_v).max(), np.abs(new_w).max()) > 1e6:
+            break
+        losses.append(loss)
+        v, w = new_v, new_w
+    return losses, v, w
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert not app.exception
+    return app
+
+
+def run(at):
+    at.run()
+    assert not at.exception
+    return at
+
+
+def train(at, n, stop_below=None):
+    at.number_input(key="train_iterations").set_value(n)
+    if stop_below is not None:
+        at.checkbox(key="train_stop").check()
+        run(at)
+        at.number_input(key="train_threshold").set_value(stop_below)
+    at.button(key="train_run").click()
+    return run(at)
+
+
+def chart(at, key):
+    return next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if key in c.proto.id)
+
+
+def values(trace, axis):
+    value = trace[axis]
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value, dtype=float)
+
+
+def gradient_table(at):
+    return next(d.value for d in at.dataframe if "parameter" in d.value.columns)
+
+
+def test_a_training_run_reports_the_loss_it_reached(at):
+    losses, v, w = seed_run(1000)
+    final = seed_gradients(v, w)[0]
+    train(at, 1000)
+    assert at.success[0].value == (f"1,000 updates: L went from {losses[0]:.6g} to {final:.6g}.")
+    assert f"{losses[0]:.6g}" == "0.309548"
+    curve = chart(at, "train_loss")["data"][0]
+    np.testing.assert_allclose(values(curve, "y"), [*losses, final], rtol=1e-9)
+    np.testing.assert_array_equal(values(curve, "x"), np.arange(1001))
+
+
+def test_log_scale_switches_the_loss_axis(at):
+    train(at, 50)
+    assert chart(at, "train_loss")["layout"]["yaxis"]["type"] == "linear"
+    at.toggle(key="train_log").set_value(True)
+    run(at)
+    assert chart(at, "train_loss")["layout"]["yaxis"]["type"] == "log"
+
+
+def test_the_weight_and_output_trajectories_are_drawn_per_weight(at):
+    train(at, 20)
+    paths = {t["name"]: t for t in chart(at, "train_weights")["data"]}
+    assert len(paths) == 12 + 8
+    _, v, w = seed_run(20)
+    assert values(paths["v_21"], "y")[0] == 0.5
+    assert values(paths["v_21"], "y")[-1] == pytest.approx(v[1, 0], abs=1e-12)
+    assert values(paths["w_24"], "y")[-1] == pytest.approx(w[1, 3], abs=1e-12)
+    outputs = {t["name"]: t for t in chart(at, "train_outputs")["data"]}
+    assert set(outputs) == {"o_1", "o_2"}
+    assert values(outputs["o_1"], "y")[0] == pytest.approx(0.733778, abs=1e-6)
+
+
+def test_stop_below_a_threshold_says_where_it_stopped(at):
+    losses, _, _ = seed_run(100_000)
+    expected = next(i for i, loss in enumerate(losses) if loss < 0.05)
+    train(at, 100_000, stop_below=0.05)
+    lecture_problem = at.session_state["training"]
+    assert lecture_problem.iterations_run == expected
+    assert at.success[0].value.startswith(f"{expected:,} updates:")
+
+
+def test_apply_continues_the_stepper_from_the_trained_weights(at):
+    _, v, w = seed_run(100)
+    train(at, 100)
+    at.button(key="train_apply").click()
+    run(at)
+    assert at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
+    assert "Iteration 101" in " ".join(m.value for m in at.markdown)
+    assert "Applied 100 iterations of training" in at.info[0].value
+    problem = at.session_state["lecture"].problem
+    np.testing.assert_allclose(problem.weights[0], v, atol=1e-12)
+    np.testing.assert_allclose(problem.weights[1], w, atol=1e-12)
+    at.button(key="prev").click()
+    run(at)
+    assert at.subheader[0].value == f"Step 11 of 11: {TITLES[-1]}"
+    assert "Iteration 1 " in " ".join(m.value for m in at.markdown) + " "
+    np.testing.assert_array_equal(at.session_state["lecture"].problem.weights[0], SEED_V)
+
+
+def test_a_diverging_run_stops_at_the_first_bad_iteration_and_keeps_the_weights(at):
+    rev = at.session_state["lecture"].rev
+    at.selectbox(key=f"act1_r{rev}").set_value("identity")
+    run(at)
+    assert at.session_state["lecture"].problem.loss.name == "squared_error"
+    key = editor_key("learning_rate", at.session_state["lecture"].rev)
+    at.session_state[key] = {
+        "edited_rows": {0: {"η": 50.0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    run(at)
+    losses, v, w = seed_run(1000, eta=50.0, linear=True)
+    assert len(losses) == 2  # the third update would take w_13 beyond 1e6
+    train(at, 1000)
+    message = at.error[0].value
+    assert f"iteration {len(losses) + 1}" in message
+    run_ = at.session_state["training"]
+    assert run_.stopped == "diverged" and run_.iterations_run == len(losses)
+    np.testing.assert_allclose(run_.final.weights[0], v, rtol=1e-9)
+    np.testing.assert_allclose(run_.final.weights[1], w, rtol=1e-9)
+
+
+def test_a_run_goes_stale_when_the_network_changes(at):
+    train(at, 10)
+    at.button(key="next").click()
+    run(at)
+    assert at.success  # stepping does not change the network
+    key = editor_key("weights0", at.session_state["lecture"].rev)
+    at.session_state[key] = {
+        "edited_rows": {1: {"x1": 2.0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    run(at)
+    assert "The network changed since this run" in at.info[0].value
+
+
+def test_the_gradient_check_proves_every_seed_gradient(at):
+    assert at.success[0].value.startswith(
+        "All 20 gradients agree with finite differences (largest relative error"
+    )
+    table = gradient_table(at)
+    _, dv, dw = seed_gradients(SEED_V, SEED_W)
+    rows = table.set_index("parameter")
+    assert list(rows.index[:2]) == ["dL/dv_11", "dL/dv_12"]
+    assert rows.loc["dL/dv_21", "backpropagation"] == pytest.approx(dv[1, 0], abs=1e-12)
+    assert rows.loc["dL/dw_24", "backpropagation"] == pytest.approx(dw[1, 3], abs=1e-12)
+    assert rows.loc["dL/dv_21", "finite differences"] == pytest.approx(dv[1, 0], abs=1e-9)
+    assert (rows["agree"] == "✓").all() and (rows["relative error"] < 1e-6).all()
+
+
+def test_the_gradient_check_follows_an_edit(at):
+    key = editor_key("weights0", at.session_state["lecture"].rev)
+    at.session_state[key] = {
+        "edited_rows": {1: {"x1": 2.0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    run(at)
+    v = SEED_V.copy()
+    v[1, 0] = 2.0
+    _, dv, _ = seed_gradients(v, SEED_W)
+    rows = gradient_table(at).set_index("parameter")
+    assert rows.loc["dL/dv_21", "backpropagation"] == pytest.approx(dv[1, 0], abs=1e-12)
