@@ -14,7 +14,7 @@ from nnviz.grading import element_name
 from nnviz.notation import layer_symbols
 from nnviz.training import Training
 
-MAX_POINTS = 4000  # a line with more points than a screen has pixels only slows the browser
+MAX_POINTS = 1000  # about the pixels across a chart: more only slows every rerun
 MAX_LINES = 64  # weights drawn per layer; a 64x64 layer's 4096 lines would be a grey blur
 HEIGHT = 360
 
@@ -105,14 +105,14 @@ def _panel_title(t: Training, l: int, symbol: str) -> str:
 
 
 def output_paths(t: Training) -> go.Figure:
-    """The network's outputs o_k over the iterations, with the targets dotted."""
+    """The network's outputs o_k over the iterations, with the target values dotted."""
     shown = thinned(len(t.recorded))
     x = t.recorded[shown]
     out = layer_symbols(t.start.layers)[-1].post
     fig = go.Figure()
     for k in range(t.outputs.shape[1]):
         name = f"{out}_{k + 1}"
-        line = fig.add_trace(
+        fig.add_trace(
             go.Scatter(
                 x=x,
                 y=t.outputs[shown, k],
@@ -121,13 +121,17 @@ def output_paths(t: Training) -> go.Figure:
                 hovertemplate=f"{name} after %{{x}} updates: %{{y:.6g}}<extra></extra>",
             )
         )
-        if t.outputs.shape[1] <= 8:
-            line.add_hline(
-                y=float(t.start.target[k]),
-                line_dash="dot",
-                line_color="grey",
-                annotation_text=f"{out}*_{k + 1}",
+    for value in np.unique(t.start.target):
+        fig.add_trace(
+            go.Scatter(
+                x=[x[0], x[-1]],
+                y=[value, value],
+                mode="lines",
+                line=dict(dash="dot", color="grey", width=1),
+                name=f"target {value:g}",
+                hoverinfo="skip",
             )
+        )
     fig.update_layout(
         title="Outputs",
         xaxis_title="updates made",

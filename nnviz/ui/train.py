@@ -50,14 +50,23 @@ def train_tab(lecture: Lecture) -> None:
         "before the run.",
     )
     log = st.toggle("Log scale", key="train_log")
-    curve = loss_curve(run, log)
+    curve, paths, outputs = _figures(run, log)
     st.plotly_chart(curve, key="train_loss")
     export_buttons(curve, "loss-curve", "train_loss")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(weight_paths(run), key="train_weights")
+        st.plotly_chart(paths, key="train_weights")
     with right:
-        st.plotly_chart(output_paths(run), key="train_outputs")
+        st.plotly_chart(outputs, key="train_outputs")
+
+
+def _figures(run: Training, log: bool):
+    """Built once a run: every click on Next reruns this page, and a lecture must not wait."""
+    kept = st.session_state.get("training_figures")
+    if kept is None or kept[0] is not run or kept[1] != log:
+        kept = (run, log, loss_curve(run, log), weight_paths(run), output_paths(run))
+        st.session_state.training_figures = kept
+    return kept[2:]
 
 
 def _run(lecture: Lecture) -> None:
@@ -98,4 +107,4 @@ def _apply() -> None:
         f"Applied {run.iterations_run:,} iterations of training. "
         "Previous returns to before the run.",
     )
-    st.session_state.training = None
+    st.session_state.training = st.session_state.training_figures = None
