@@ -427,7 +427,9 @@ def test_katex_renders_every_equation_of_a_preset(app: Page, preset_label: str):
 
 def test_an_uploaded_answer_sheet_is_marked_or_refused(app: Page, tmp_path: Path):
     app.get_by_role("tab", name="Check answers").click()
-    upload = app.locator('[data-testid="stFileUploader"] input[type="file"]')
+    upload = app.get_by_test_id("stTabs").locator(
+        '[data-testid="stFileUploader"] input[type="file"]'
+    )
     bad = tmp_path / "bad.json"
     bad.write_text('{"answers": {"u": [1, 2]}}')
     upload.set_input_files(str(bad))
