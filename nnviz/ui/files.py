@@ -39,7 +39,7 @@ def files_sidebar(lecture: Lecture) -> None:
     st.subheader("Save and share")
     st.download_button(
         "Download the problem (JSON)",
-        dumps(problem.to_dict(), "  ") + "\n",
+        lambda: dumps(problem.to_dict(), "  ") + "\n",  # made on the click, not every rerun
         _file_name(problem),
         "application/json",
         key="problem_download",
