@@ -22,9 +22,11 @@ from nnviz.problem import LIMIT, Problem
 FORMAT = "nnviz-training/1"
 STOPS = ("completed", "threshold", "diverged")
 MAX_ITERATIONS = 100_000
-# The weights, biases and outputs kept for the plots, in floats of 8 bytes: 24 MB at most. The
-# seed keeps all 100,000 iterations; an 8-layer 64-wide network keeps about a hundred.
-HISTORY_FLOATS = 3_000_000
+# The weights, biases and outputs kept for the plots, in floats of 8 bytes: 8 MB at most, and
+# at most MAX_ROWS iterations, twice what a plot draws: a server holds one run per student. The
+# seed keeps every iteration up to 2,000; an 8-layer 64-wide network keeps about 34.
+HISTORY_FLOATS = 1_000_000
+MAX_ROWS = 2000
 PROGRESS_EVERY = 1000
 
 
@@ -98,6 +100,8 @@ def train(
             history.add(i, p, fwd.post[-1])
         if report_every and i % report_every == 0:
             on_progress(i, iterations)
+    if stopped == "completed" and fwd.loss < below:  # below after the very last update
+        stopped, message = "threshold", _fell_below(stop_below, done, fwd.loss)
     history.finish(done, p, fwd.post[-1])
     if on_progress is not None and not (report_every and done and done % report_every == 0):
         on_progress(done, iterations)
@@ -185,7 +189,7 @@ def _diverged(iteration: int, what: str) -> str:
 def _fell_below(threshold: float, done: int, loss: float) -> str:
     if done == 0:
         return f"The loss was below {threshold:g} at the start (L = {loss:.6g}): no update made."
-    return f"The loss fell below {threshold:g} after {done} iterations: L = {loss:.6g}."
+    return f"The loss fell below {threshold:g} after {done:,} iterations: L = {loss:.6g}."
 
 
 class _History:
@@ -199,7 +203,7 @@ class _History:
         per_row = 1 + problem.layers[-1] + sum(w.size for w in problem.weights)
         if problem.biases is not None:
             per_row += sum(b.size for b in problem.biases)
-        self.capacity = min(iterations + 1, max(3, HISTORY_FLOATS // per_row))
+        self.capacity = min(iterations + 1, MAX_ROWS, max(3, HISTORY_FLOATS // per_row))
         rows = self.capacity
         self.iterations = np.empty(rows, dtype=np.int64)
         self.outputs = np.empty((rows, problem.layers[-1]))

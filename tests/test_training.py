@@ -287,12 +287,13 @@ def assert_thinned(run, snapshots):
     assert stride > 1 and recorded[:-1] == list(range(0, recorded[-2] + 1, stride))
     for r, i in enumerate(recorded):
         assert all(np.array_equal(w[r], pw) for w, pw in zip(run.weights, snapshots[i].weights))
-        assert all(np.array_equal(b[r], pb) for b, pb in zip(run.biases, snapshots[i].biases))
+        biases = zip(run.biases or (), snapshots[i].biases or ())
+        assert all(np.array_equal(b[r], pb) for b, pb in biases)
         assert np.array_equal(run.outputs[r], forward(snapshots[i]).post[-1])
 
 
 def test_a_big_network_keeps_a_thinned_history_within_the_budget():
-    """29,184 floats an iteration: a hundred rows fill the budget, for 1,000 iterations as for
+    """29,184 floats an iteration: 34 rows fill the budget, for 1,000 iterations as for
     100,000 (the arrays are sized once, from the budget)."""
     problem = wide_and_deep()
     run = train(problem, 1000)
@@ -301,7 +302,8 @@ def test_a_big_network_keeps_a_thinned_history_within_the_budget():
     assert sum(a.base.nbytes if a.base is not None else a.nbytes for a in arrays) <= (
         8 * training.HISTORY_FLOATS
     )
-    assert 50 <= len(run.recorded) <= 103
+    rows = training.HISTORY_FLOATS // 29_184
+    assert rows == 34 and rows // 2 <= len(run.recorded) <= rows + 1
     assert_thinned(run, stepped(problem, 1000))
 
 
@@ -319,6 +321,21 @@ def test_an_early_stop_lets_go_of_the_budget():
     run = train(preset("seed"), MAX_ITERATIONS, stop_below=0.01)
     arrays = [run.recorded, run.outputs, *run.weights]
     assert sum((a.base if a.base is not None else a).nbytes for a in arrays) == 16 * 23 * 8
+
+
+def test_a_long_run_keeps_at_most_max_rows_of_the_seed():
+    run = train(preset("seed"), 10_000)
+    assert training.MAX_ROWS // 2 <= len(run.recorded) <= training.MAX_ROWS + 1
+    assert_thinned(run, stepped(preset("seed"), 10_000))
+    assert run.loss.shape == (10_000,)  # the loss is kept for every iteration
+
+
+def test_a_loss_below_the_threshold_after_the_last_update_is_a_threshold_stop():
+    """15 updates take the seed below 0.01: asked for exactly 15, the run says so too."""
+    run = train(preset("seed"), 15, stop_below=0.01)
+    assert (run.stopped, run.iterations_run) == ("threshold", 15)
+    assert run.final_loss < 0.01 <= run.loss[-1]
+    assert run.message.startswith("The loss fell below 0.01 after 15 iterations")
 
 
 def test_final_is_the_stepper_repeated_bit_for_bit():
