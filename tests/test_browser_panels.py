@@ -355,6 +355,9 @@ def test_the_downloads_hold_the_problem_and_the_figure(app: Page):
     assert name.endswith(".json")
     assert json.loads(data)["weights"] == [SEED_V.tolist(), SEED_W.tolist()]
     assert Problem.from_json(data).to_dict() == preset("seed").to_dict()
+    edit_cell(app, "v", 1, 0, "0.5", "2.0")  # the file holds what the grid shows, at once
+    _, data = download(app, app.locator(".st-key-problem_download").get_by_role("button"))
+    assert json.loads(data)["weights"][0][1][0] == 2.0
 
     name, png = download(
         app, app.locator(".st-key-network_export_png").get_by_role("button"), EXPORT_TIMEOUT_MS

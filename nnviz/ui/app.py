@@ -62,6 +62,8 @@ def main() -> None:
         gradient_tab(lecture)
     with marking_tab:
         check_tab(lecture)
+    with st.sidebar:
+        files_sidebar(lecture)  # last: after the editors, it saves and shares what is on screen
 
 
 # --- the stepper, the figure and the equations ------------------------------------------------
@@ -124,7 +126,7 @@ def _lecture(lecture: Lecture) -> None:
     buttons[2].button("Reset", key="reset", on_click=_reset, width="stretch")
     buttons[3].markdown(
         f"Iteration {lecture.number} · loss L = {p.forward.loss:.4f}"
-        if ("loss",) in current.reveals or lecture.iteration
+        if ("loss",) in current.reveals or lecture.number > 1
         else f"Iteration {lecture.number}"
     )
     st.subheader(f"Step {lecture.step + 1} of {len(lesson)}: {current.title}")
@@ -318,7 +320,6 @@ def _sidebar(lecture: Lecture) -> None:
         st.number_input("Random seed", min_value=0, value=0, step=1, key="seed")
         st.button("Random weights", key="randomise", on_click=_randomise)
         st.divider()
-        files_sidebar(lecture)
 
 
 def _apply(problem, notice):

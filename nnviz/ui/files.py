@@ -39,7 +39,7 @@ def files_sidebar(lecture: Lecture) -> None:
     st.subheader("Save and share")
     st.download_button(
         "Download the problem (JSON)",
-        lambda: dumps(problem.to_dict(), "  ") + "\n",  # made on the click, not every rerun
+        lambda: dumps(lecture.problem.to_dict(), "  ") + "\n",  # made on the click
         _file_name(problem),
         "application/json",
         key="problem_download",
