@@ -10,20 +10,20 @@ import streamlit as st
 
 from nnviz import export
 
-FAILED = "export_failed"  # session-state key: why the last PNG or SVG could not be made
+FAILURES = "export_failures"  # session-state key: figure key -> why its last image failed
 
 
 def export_buttons(fig, name: str, key: str) -> None:
-    failed = st.session_state.pop(FAILED, None)
-    if failed:
-        st.warning(failed)
+    failures = st.session_state.setdefault(FAILURES, {})
+    if key in failures:
+        st.warning(failures.pop(key))
     have_browser = export.browser() is not None
     formats = ("png", "svg", "html") if have_browser else ("html",)
     columns = st.columns(len(formats) + 2)
     for column, fmt in zip(columns, formats):
         column.download_button(
             fmt.upper(),
-            _maker(fig, fmt, st.session_state),
+            file_maker(fig, fmt, failures, key),
             f"{name}.{fmt}",
             export.FORMATS[fmt],
             key=f"{key}_{fmt}",
@@ -37,9 +37,10 @@ def export_buttons(fig, name: str, key: str) -> None:
         st.caption(export.NO_BROWSER)
 
 
-def _maker(fig, fmt: str, state):
-    """The file, made when the button is clicked, outside the script's thread: a failure is
-    kept in this session's state for the next rerun to show."""
+def file_maker(fig, fmt: str, failures: dict, key: str):
+    """The file, made when the button is clicked. Streamlit calls this in a thread of its own,
+    where st.session_state is not this session's: a failure goes into this session's own dict,
+    for the next rerun to show beside the figure."""
 
     def make() -> bytes | str:
         if fmt == "html":
@@ -47,7 +48,7 @@ def _maker(fig, fmt: str, state):
         try:
             return export.image(fig, fmt)
         except export.ExportUnavailable as e:
-            state[FAILED] = str(e)
+            failures[key] = str(e)
             raise
 
     return make
