@@ -35,8 +35,9 @@ def gradient_tab(lecture: Lecture) -> None:
         done = None
     if done is None or done[0] is not problem:
         with st.spinner("Nudging every parameter…"):
-            done = st.session_state.gradient_check = (problem, gradient_check(problem))
-    checks = done[1]
+            checks = gradient_check(problem)
+            done = st.session_state.gradient_check = (problem, checks, _table(problem, checks))
+    _, checks, table = done
     failed = [c for c in checks if not c.passed]
     worst = max(c.relative_error for c in checks)
     if failed:
@@ -54,21 +55,8 @@ def gradient_tab(lecture: Lecture) -> None:
             f"All {len(checks)} gradients agree with finite differences "
             f"(largest relative error {worst:.1e})."
         )
-    symbols = layer_symbols(problem.layers)
-    rows = [
-        {
-            "parameter": element_name(
-                f"dL/d{getattr(symbols[c.layer], c.kind)}", tuple(i + 1 for i in c.index)
-            ),
-            "backpropagation": c.analytic,
-            "finite differences": c.numeric,
-            "relative error": c.relative_error,
-            "agree": "✓" if c.passed else "✗",
-        }
-        for c in checks
-    ]
     st.dataframe(
-        pd.DataFrame(rows),
+        table,
         key="gradcheck_table",
         hide_index=True,
         column_config={
@@ -76,4 +64,23 @@ def gradient_tab(lecture: Lecture) -> None:
             "finite differences": st.column_config.NumberColumn(format="%.10f"),
             "relative error": st.column_config.NumberColumn(format="%.2e"),
         },
+    )
+
+
+def _table(problem, checks) -> pd.DataFrame:
+    """Built once a network: a large one's table takes a while, and every rerun shows it."""
+    symbols = layer_symbols(problem.layers)
+    return pd.DataFrame(
+        [
+            {
+                "parameter": element_name(
+                    f"dL/d{getattr(symbols[c.layer], c.kind)}", tuple(i + 1 for i in c.index)
+                ),
+                "backpropagation": c.analytic,
+                "finite differences": c.numeric,
+                "relative error": c.relative_error,
+                "agree": "✓" if c.passed else "✗",
+            }
+            for c in checks
+        ]
     )

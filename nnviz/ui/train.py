@@ -39,6 +39,7 @@ def train_tab(lecture: Lecture) -> None:
         return
     if run.start is not problem:
         st.info("The network changed since this run. Train again to see it learn from here.")
+        st.session_state.training = st.session_state.training_figures = None  # free its memory
         return
     _verdict(run)
     st.button(
@@ -77,9 +78,12 @@ def _run(lecture: Lecture) -> None:
     def progress(done: int, total: int) -> None:
         bar.progress(done / total, f"Training… {done:,} of {total:,} iterations")
 
-    st.session_state.training = train(
-        lecture.problem, n, below, on_progress=progress if bar else None
-    )
+    try:
+        st.session_state.training = train(
+            lecture.problem, n, below, on_progress=progress if bar else None
+        )
+    except ValueError as e:  # what the browser's own limits should already have stopped
+        st.error(f"Not trained: {e}.")
     if bar:
         bar.empty()
 
