@@ -37,7 +37,7 @@ MAX_LINK = 500_000
 # (h11) refuses a request line plus headers over 16 KB once the request arrives in more than
 # one network packet. Past this, offer the problem as a file instead of a link.
 SAFE_LINK = 14_000
-MAX_ITERATION = 1_000_000
+MAX_ITERATION = 999_999_999  # what nine digits hold; Apply adds up to 100,000 a run
 
 _DAMAGED = "The share link is damaged: "
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")

@@ -196,3 +196,31 @@ def test_an_opened_file_starts_the_lecture_and_a_bad_one_changes_nothing():
     lecture.open("tutorial.json", tutorial.to_json().encode())
     assert lecture.problem.to_dict() == tutorial.to_dict() and lecture.step == 0
     assert lecture.notice == "Opened tutorial.json."
+
+
+def _seed_text(old: str = "", new: str = "") -> bytes:
+    return preset("seed").to_json().replace(old, new, 1).encode()
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "the file is empty; expected a JSON problem"),
+        (b"weights: [[1, 2]]", "not valid JSON at line 1, column 1: Expecting value"),
+        (b"\xff\xfe{}", "the file is not UTF-8 text; expected a JSON problem"),
+        (
+            _seed_text('"weights": [\n    [', '"weights": [\n    [[0.0, 0.0, 0.0], '),
+            "weights[0] has shape (5, 3); layers [3, 4, 2] need (4, 3)",
+        ),
+        (b" " * 1_000_001, "the file is over 1.0 MB; a problem file may be at most 1 MB"),
+        (_seed_text('"learning_rate": 0.1', '"learning_rate": Infinity'), "learning_rate"),
+        (_seed_text('"learning_rate": 0.1', '"learning_rate": 1e308'), "learning_rate"),
+    ],
+)
+def test_every_bad_problem_file_is_refused_with_its_reason(data, reason):
+    seed = preset("seed")
+    lecture = Lecture([seed], step=2)
+    lecture.open("f.json", data)
+    assert lecture.refusal.startswith(f"f.json was not opened: {reason}")
+    assert lecture.refusal.endswith(". The network on screen is unchanged.")
+    assert lecture.problem is seed and lecture.step == 2 and lecture.rev == 0
