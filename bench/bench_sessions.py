@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -64,16 +63,6 @@ HEADING_JS = """() => {
   return h ? h.innerText.trim() : null;
 }"""
 HEADING_CHANGED_JS = f"(before) => {{ const h = ({HEADING_JS})(); return !!h && h !== before; }}"
-SERVER_OPTIONS = [
-    "--server.address",
-    "127.0.0.1",
-    "--server.headless",
-    "true",
-    "--server.fileWatcherType",
-    "none",
-    "--browser.gatherUsageStats",
-    "false",
-]
 TRIVIAL_APP = """import streamlit as st
 
 st.session_state.setdefault("step", 0)
@@ -157,14 +146,7 @@ def serve(script: str | None = None, gc_after_rerun: bool = True) -> Iterator[Se
         else:
             path = Path(folder) / "trivial.py"
             path.write_text(script)
-            command = [sys.executable, "-m", "streamlit", "run", str(path), *SERVER_OPTIONS]
-            process = subprocess.Popen(
-                [*command, "--server.port", str(port)],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            process = start_server(port, log, str(path))
         try:
             url = f"http://127.0.0.1:{port}"
             problem = wait_until_healthy(process, url, 60)

@@ -21,8 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nnviz.engine import step  # noqa: E402
-from nnviz.problem import Problem, preset  # noqa: E402
+from nnviz.problem import preset  # noqa: E402
 from nnviz.training import HISTORY_FLOATS, train  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests"))
+from test_training import wide_and_deep  # noqa: E402
 
 ROUNDS = 5
 
@@ -57,22 +60,6 @@ def rounds(problem, n, count=ROUNDS):
 def history_bytes(run) -> int:
     arrays = [run.recorded, run.outputs, *run.weights, *(run.biases or ())]
     return sum((a.base if a.base is not None else a).nbytes for a in arrays)
-
-
-def wide_and_deep() -> Problem:
-    rng = np.random.default_rng(7)
-    return Problem.from_dict(
-        {
-            "layers": [64] * 8,
-            "activations": ["tanh"] * 6 + ["identity"],
-            "loss": "squared_error",
-            "x": rng.uniform(-1, 1, 64).tolist(),
-            "target": rng.uniform(-1, 1, 64).tolist(),
-            "weights": [rng.normal(0, 0.15, (64, 64)).tolist() for _ in range(7)],
-            "biases": [rng.normal(0, 0.1, 64).tolist() for _ in range(7)],
-            "learning_rate": 0.01,
-        }
-    )
 
 
 def main():

@@ -37,15 +37,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log) -> subprocess.Popen:
-    """`streamlit run app.py` from the repository's top folder, in its own process group."""
+def start_server(port: int, log, script: str = "app.py") -> subprocess.Popen:
+    """`streamlit run app.py` (or another script) from the repository's top folder, in its own
+    process group."""
     return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            script,
             "--server.port",
             str(port),
             "--server.address",

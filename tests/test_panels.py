@@ -64,6 +64,16 @@ def run(at):
     return at
 
 
+def edit(at, name, row, column, value):
+    """A grid edit, as the browser sends it: the row, the column and the new value."""
+    at.session_state[editor_key(name, at.session_state["lecture"].rev)] = {
+        "edited_rows": {row: {column: value}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    return run(at)
+
+
 def train(at, n, stop_below=None):
     at.number_input(key="train_iterations").set_value(n)
     if stop_below is not None:
@@ -154,13 +164,7 @@ def test_a_diverging_run_stops_at_the_first_bad_iteration_and_keeps_the_weights(
     at.selectbox(key=f"act1_r{rev}").set_value("identity")
     run(at)
     assert at.session_state["lecture"].problem.loss.name == "squared_error"
-    key = editor_key("learning_rate", at.session_state["lecture"].rev)
-    at.session_state[key] = {
-        "edited_rows": {0: {"η": 50.0}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    run(at)
+    edit(at, "learning_rate", 0, "η", 50.0)
     losses, v, w = seed_run(1000, eta=50.0, linear=True)
     assert len(losses) == 2  # the third update would take w_13 beyond 1e6
     train(at, 1000)
@@ -177,13 +181,7 @@ def test_a_run_goes_stale_when_the_network_changes(at):
     at.button(key="next").click()
     run(at)
     assert at.success  # stepping does not change the network
-    key = editor_key("weights0", at.session_state["lecture"].rev)
-    at.session_state[key] = {
-        "edited_rows": {1: {"x1": 2.0}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    run(at)
+    edit(at, "weights0", 1, "x1", 2.0)
     assert "The network changed since this run" in at.info[0].value
 
 
@@ -202,13 +200,7 @@ def test_the_gradient_check_proves_every_seed_gradient(at):
 
 
 def test_the_gradient_check_follows_an_edit(at):
-    key = editor_key("weights0", at.session_state["lecture"].rev)
-    at.session_state[key] = {
-        "edited_rows": {1: {"x1": 2.0}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    run(at)
+    edit(at, "weights0", 1, "x1", 2.0)
     v = SEED_V.copy()
     v[1, 0] = 2.0
     _, dv, _ = seed_gradients(v, SEED_W)
