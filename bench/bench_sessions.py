@@ -9,9 +9,9 @@ Chromium page costs its browser several times what it costs the server). Most se
 socket students (tests/test_sessions.py): Streamlit's own protocol without a browser, whose
 session costs the server what a page's does, and which cost this process little.
 
-Two servers are measured: with the options of the browser tests, and with
-`--runner.postScriptGC false` as well. Streamlit's default runs a full garbage collection after
-every rerun, and its cost grows with every object in the process, every session's included.
+Two servers are measured: with Streamlit's default, a full garbage collection after every
+rerun, whose cost grows with every object in the process, every session's included; and with
+`--runner.postScriptGC false`, as .streamlit/config.toml sets it for `streamlit run app.py`.
 
 1. Server CPU per click on Next, 1 session: a trivial one-button app, nnviz from a socket, from
    a page, and without the collection after each rerun.
@@ -129,24 +129,23 @@ class Server:
 @contextmanager
 def serve(script: str | None = None, gc_after_rerun: bool = True) -> Iterator[Server]:
     """app.py as the browser tests serve it (tests/conftest.py), or another script with the
-    same options; stopped afterwards. The collection after each rerun is switched off through
-    the environment, which `streamlit run` reads as it reads --runner.postScriptGC."""
+    same options; stopped afterwards. The collection after each rerun is switched on or off
+    through the environment, which `streamlit run` reads as it reads --runner.postScriptGC, and
+    which wins over .streamlit/config.toml."""
     port = free_port()
     with tempfile.TemporaryFile("w+") as log, tempfile.TemporaryDirectory() as folder:
-        if script is None:
-            before = os.environ.get(GC_VARIABLE)
-            os.environ[GC_VARIABLE] = str(gc_after_rerun).lower()
-            try:
-                process = start_server(port, log)
-            finally:
-                if before is None:
-                    del os.environ[GC_VARIABLE]
-                else:
-                    os.environ[GC_VARIABLE] = before
-        else:
+        if script is not None:
             path = Path(folder) / "trivial.py"
             path.write_text(script)
-            process = start_server(port, log, str(path))
+        before = os.environ.get(GC_VARIABLE)
+        os.environ[GC_VARIABLE] = str(gc_after_rerun).lower()  # over .streamlit/config.toml
+        try:
+            process = start_server(port, log, "app.py" if script is None else str(path))
+        finally:
+            if before is None:
+                del os.environ[GC_VARIABLE]
+            else:
+                os.environ[GC_VARIABLE] = before
         try:
             url = f"http://127.0.0.1:{port}"
             problem = wait_until_healthy(process, url, 60)
@@ -256,7 +255,7 @@ def main() -> None:
     )
     print(
         f"   {'nnviz, ' + NO_GC:<42} {ms(one['no gc'])}"
-        f" = {one['no gc'] / one['tests']:.2f}x the tests' options"
+        f" = {one['no gc'] / one['tests']:.2f}x Streamlit's default"
     )
     print(
         f"   {'the socket client itself':<42} {ms(client)} = {client / one['tests']:.2f}x the"
@@ -264,7 +263,7 @@ def main() -> None:
     )
 
     results = {}
-    for name, label in (("tests", "the tests' options"), ("no gc", NO_GC)):
+    for name, label in (("tests", "Streamlit's default"), ("no gc", NO_GC)):
         with ExitStack() as stack:
             server = stack.enter_context(serve(gc_after_rerun=name == "tests"))
             probe = stack.enter_context(socket_student(server.url))
@@ -360,7 +359,7 @@ def pages(stack: ExitStack, server: Server, cpu_socket: float, n: int, label: st
 
 def estimate(results: dict) -> None:
     print("\n4. The estimate, from the server's CPU per click in the bursts above")
-    for name, label in (("tests", "the tests' options"), ("no gc", NO_GC)):
+    for name, label in (("tests", "Streamlit's default"), ("no gc", NO_GC)):
         c, within, _, page_ratio = results[name]
         print(
             f"   {label}: {ms(c).strip()} per click, so about {1 / c:.0f} clicks per second;"
