@@ -20,19 +20,12 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from seed import TITLES
+from seed import ETA, SEED_V, SEED_W, TARGET, TITLES, X
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_MS = 15_000  # any single wait
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 BUTTONS = {"next": "Next ▶", "prev": "◀ Previous", "reset": "Reset"}  # key: label
-
-# The seed problem, as a lecturer writes it on the board.
-SEED_V = np.array([[-1.0, 2.0, 0.0], [0.5, -1.0, 1.0], [1.5, 2.0, -0.4], [0.2, 0.1, 0.3]])
-SEED_W = np.array([[1.0, 1.0, 0.5, 0.5], [0.3, 0.4, 0.5, 0.1]])
-X = np.array([1.0, 1.5, -0.5])
-TARGET = np.array([1.0, 0.0])
-ETA = 0.1
 
 
 def reference(v: np.ndarray, w: np.ndarray) -> dict:

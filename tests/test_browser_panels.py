@@ -1,7 +1,7 @@
 """The Train and Gradient check tabs, share links, problem files and downloads in a real Chromium:
 the browser half of test_panels.py and test_links.py.
 
-Expected numbers come from the NumPy loop below, not from nnviz. The server, the browser and
+Expected numbers come from the NumPy loop in seed.py, not from nnviz. The server, the browser and
 the skip without /usr/bin/chromium (a failure under CI=true) come from conftest.py.
 """
 
@@ -17,12 +17,9 @@ import numpy as np
 import pytest
 from conftest import VIEWPORT
 from playwright.sync_api import Browser, Page, expect
+from seed import SEED_V, SEED_W, descend, loss_and_gradients
 from test_browser import (
-    SEED_V,
-    SEED_W,
-    TARGET,
     TIMEOUT_MS,
-    X,
     _plain,
     _png_size,
     chart,
@@ -42,42 +39,6 @@ SETUP = "Step 1 of 11: The setup"
 SEED_TITLE = "Problem 1: 3-4-2, ELU hidden layer, softmax output"
 EXPORT_TIMEOUT_MS = 120_000  # the first PNG starts kaleido's own Chromium
 NO_TRACEBACK = '[data-testid="stException"]'
-
-
-# --- the seed problem by hand -----------------------------------------------------------------
-
-
-def loss_and_gradients(v, w, linear=False):
-    """ELU (alpha 1), then softmax and cross-entropy, or a linear output and
-    L = 1/2 sum (z - o*)^2."""
-    u = v @ X
-    h = np.where(u > 0, u, np.expm1(np.minimum(u, 0)))
-    z = w @ h
-    if linear:
-        loss, dz = 0.5 * np.sum((z - TARGET) ** 2), z - TARGET
-    else:
-        o = np.exp(z - z.max())
-        o /= o.sum()
-        loss, dz = float(-np.sum(TARGET * np.log(o))), o - TARGET
-    du = (w.T @ dz) * np.where(u > 0, 1.0, np.exp(np.minimum(u, 0)))
-    return loss, np.outer(du, X), np.outer(dz, h)
-
-
-def descend(n, eta=0.1, linear=False):
-    """n updates by hand, stopping where the app must: before an update that takes a weight
-    beyond the problem format's 1e6. Returns the loss before each update made, the loss after
-    the last, the final weights, and the weight furthest out if it stopped (else None)."""
-    v, w, losses = SEED_V, SEED_W, []
-    for _ in range(n):
-        loss, dv, dw = loss_and_gradients(v, w, linear)
-        new_v, new_w = v - eta * dv, w - eta * dw
-        if max(np.abs(new_v).max(), np.abs(new_w).max()) > 1e6:
-            symbol, worst = max(("v", new_v), ("w", new_w), key=lambda s: np.abs(s[1]).max())
-            j, i = np.unravel_index(np.argmax(np.abs(worst)), worst.shape)
-            return losses, loss, v, w, f"{symbol}_{j + 1}{i + 1}"
-        losses.append(loss)
-        v, w = new_v, new_w
-    return losses, loss_and_gradients(v, w, linear)[0], v, w, None
 
 
 # --- reading the page -------------------------------------------------------------------------

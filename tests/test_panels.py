@@ -1,6 +1,6 @@
 """The Train and Gradient check tabs, driven by AppTest: clicks, and what the page then says.
 
-The expected numbers come from a plain NumPy loop over the seed problem written out below, not
+The expected numbers come from the plain NumPy loop over the seed problem in seed.py, not
 from nnviz.
 """
 
@@ -10,45 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from seed import TITLES
+from seed import SEED_V, SEED_W, TITLES, descend, loss_and_gradients
 from streamlit.testing.v1 import AppTest
 
 from nnviz.ui.app import editor_key
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-SEED_V = np.array([[-1.0, 2.0, 0.0], [0.5, -1.0, 1.0], [1.5, 2.0, -0.4], [0.2, 0.1, 0.3]])
-SEED_W = np.array([[1.0, 1.0, 0.5, 0.5], [0.3, 0.4, 0.5, 0.1]])
-X = np.array([1.0, 1.5, -0.5])
-TARGET = np.array([1.0, 0.0])
-
-
-def seed_gradients(v, w, linear=False):
-    """Loss and gradients of the seed network: ELU (alpha 1), then softmax and cross-entropy,
-    or a linear output and squared error, L = (1/2) sum (z - o*)^2."""
-    u = v @ X
-    h = np.where(u > 0, u, np.expm1(np.minimum(u, 0)))
-    z = w @ h
-    if linear:
-        loss, dz = 0.5 * np.sum((z - TARGET) ** 2), z - TARGET
-    else:
-        o = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
-        loss, dz = -np.log(o[0]), o - TARGET
-    du = (w.T @ dz) * np.where(u > 0, 1.0, np.exp(np.minimum(u, 0)))
-    return loss, np.outer(du, X), np.outer(dz, h)
-
-
-def seed_run(n, eta=0.1, linear=False):
-    """n updates by hand: the losses before each, and the weights after the last good one, or
-    up to where a weight would leave the format's range of 1e6 (or stop being finite)."""
-    v, w, losses = SEED_V, SEED_W, []
-    for _ in range(n):
-        loss, dv, dw = seed_gradients(v, w, linear)
-        new_v, new_w = v - eta * dv, w - eta * dw
-        if not np.isfinite(loss) or max(np.abs(new_v).max(), np.abs(new_w).max()) > 1e6:
-            break
-        losses.append(loss)
-        v, w = new_v, new_w
-    return losses, v, w
 
 
 @pytest.fixture
@@ -100,8 +67,7 @@ def gradient_table(at):
 
 
 def test_a_training_run_reports_the_loss_it_reached(at):
-    losses, v, w = seed_run(1000)
-    final = seed_gradients(v, w)[0]
+    losses, final, *_ = descend(1000)
     train(at, 1000)
     assert at.success[0].value == (f"1,000 updates: L went from {losses[0]:.6g} to {final:.6g}.")
     assert f"{losses[0]:.6g}" == "0.309548"
@@ -123,7 +89,7 @@ def test_the_weight_and_output_trajectories_are_drawn_per_weight(at):
     train(at, 20)
     paths = {t["name"]: t for t in chart(at, "train_weights")["data"]}
     assert len(paths) == 12 + 8
-    _, v, w = seed_run(20)
+    _, _, v, w, _ = descend(20)
     assert values(paths["v_21"], "y")[0] == 0.5
     assert values(paths["v_21"], "y")[-1] == pytest.approx(v[1, 0], abs=1e-12)
     assert values(paths["w_24"], "y")[-1] == pytest.approx(w[1, 3], abs=1e-12)
@@ -133,7 +99,7 @@ def test_the_weight_and_output_trajectories_are_drawn_per_weight(at):
 
 
 def test_stop_below_a_threshold_says_where_it_stopped(at):
-    losses, _, _ = seed_run(100_000)
+    losses, *_ = descend(100_000)
     expected = next(i for i, loss in enumerate(losses) if loss < 0.05)
     train(at, 100_000, stop_below=0.05)
     lecture_problem = at.session_state["training"]
@@ -142,7 +108,7 @@ def test_stop_below_a_threshold_says_where_it_stopped(at):
 
 
 def test_apply_continues_the_stepper_from_the_trained_weights(at):
-    _, v, w = seed_run(100)
+    _, _, v, w, _ = descend(100)
     train(at, 100)
     at.button(key="train_apply").click()
     run(at)
@@ -165,7 +131,7 @@ def test_a_diverging_run_stops_at_the_first_bad_iteration_and_keeps_the_weights(
     run(at)
     assert at.session_state["lecture"].problem.loss.name == "squared_error"
     edit(at, "learning_rate", 0, "η", 50.0)
-    losses, v, w = seed_run(1000, eta=50.0, linear=True)
+    losses, _, v, w, _ = descend(1000, eta=50.0, linear=True)
     assert len(losses) == 2  # the third update would take w_13 beyond 1e6
     train(at, 1000)
     message = at.error[0].value
@@ -190,7 +156,7 @@ def test_the_gradient_check_proves_every_seed_gradient(at):
         "All 20 gradients agree with finite differences (largest relative error"
     )
     table = gradient_table(at)
-    _, dv, dw = seed_gradients(SEED_V, SEED_W)
+    _, dv, dw = loss_and_gradients(SEED_V, SEED_W)
     rows = table.set_index("parameter")
     assert list(rows.index[:2]) == ["dL/dv_11", "dL/dv_12"]
     assert rows.loc["dL/dv_21", "backpropagation"] == pytest.approx(dv[1, 0], abs=1e-12)
@@ -203,6 +169,6 @@ def test_the_gradient_check_follows_an_edit(at):
     edit(at, "weights0", 1, "x1", 2.0)
     v = SEED_V.copy()
     v[1, 0] = 2.0
-    _, dv, _ = seed_gradients(v, SEED_W)
+    _, dv, _ = loss_and_gradients(v, SEED_W)
     rows = gradient_table(at).set_index("parameter")
     assert rows.loc["dL/dv_21", "backpropagation"] == pytest.approx(dv[1, 0], abs=1e-12)
