@@ -24,8 +24,11 @@ def _softplus(a):
 
 
 def _log_softmax(z):
-    """ln softmax(z) = z - ln sum e^z, the sum taken by logaddexp so that nothing overflows."""
-    return z - np.logaddexp.reduce(z)
+    """ln softmax(z) = s - ln sum e^s with s = z - max z: shifted first, so that the sum is
+    taken of numbers at most 0 and a logit of 1e18 loses nothing to rounding; logaddexp keeps
+    ln(1 + tiny) exact where o_k is within rounding of 1."""
+    s = z - np.maximum.reduce(z)
+    return s - np.logaddexp.reduce(s)
 
 
 @dataclass(frozen=True)
