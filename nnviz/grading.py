@@ -8,7 +8,6 @@ values it depends on, and then the student's own value, where they gave one, tak
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,11 +102,11 @@ def read_answers(text: str | bytes) -> AnswerSheet:
     unknown = set(data) - {"format", "problem", "answers"}
     if unknown:
         raise AnswerError(
-            f"unknown key {sorted(unknown)[0]!r}; an answer sheet has the keys "
+            f"unknown key {describe(sorted(unknown)[0])}; an answer sheet has the keys "
             "format, problem, answers"
         )
     if data.get("format", ANSWERS_FORMAT) != ANSWERS_FORMAT:
-        raise AnswerError(f"format is {data['format']!r}; expected {ANSWERS_FORMAT!r}")
+        raise AnswerError(f'format is {describe(data["format"])}; expected "{ANSWERS_FORMAT}"')
     try:
         problem = (
             preset("seed") if data.get("problem") is None else Problem.from_dict(data["problem"])
@@ -130,7 +129,7 @@ def parse_answers(problem: Problem, answers: dict) -> dict[str, np.ndarray]:
         q = known.get(symbol)
         if q is None:
             valid = ", ".join(f"{q.name} {_shape(q.shape)}" for q in quantities(problem))
-            raise AnswerError(f"unknown symbol {json.dumps(symbol)}; the valid ones are: {valid}")
+            raise AnswerError(f"unknown symbol {describe(symbol)}; the valid ones are: {valid}")
         if q.name in parsed:
             raise AnswerError(f"{symbol} is answered twice (as {q.name} and an alias)")
         parsed[q.name] = _values(value, q, symbol)
@@ -319,8 +318,11 @@ def true_value(truth: Pass, problem: Problem, kind: str, l: int | None) -> np.nd
 
 
 def within(given, expected, tol):
+    """|given - expected| <= max(atol, rtol |expected|). A difference or a tolerance beyond a
+    double (1e308 against -1e308) is infinite, and compares as it should."""
     atol, rtol = tol
-    return np.abs(given - expected) <= np.maximum(atol, rtol * np.abs(expected))
+    with np.errstate(over="ignore"):
+        return np.abs(given - expected) <= np.maximum(atol, rtol * np.abs(expected))
 
 
 # --- the marks --------------------------------------------------------------------------------

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import select
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation, Loss
+from nnviz.text import clip
 
 FORMAT = "nnviz-problem/1"
 MAX_BYTES = 1_000_000
@@ -26,6 +30,8 @@ MAX_TITLE = 200
 # the engine derives, through up to seven 64-wide layers, stays a finite double.
 LIMIT = 1e6
 TARGET_SUM_TOLERANCE = 1e-9
+STREAM_TIMEOUT = 5.0  # seconds a pipe may stay silent before it is given up
+NESTING = 8  # a problem or an answer sheet nests 4 deep; past this, the message says where
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PRESETS = {"seed": "seed-problem.json", "tutorial": "tutorial-2-2-2.json"}
@@ -113,14 +119,44 @@ def load(path) -> Problem:
 
 
 def read_file(path, what: str = "a problem file") -> bytes:
-    """A file's bytes; one over MAX_BYTES is refused unread (a pipe, after MAX_BYTES)."""
+    """A file's bytes; one over MAX_BYTES is refused unread. A pipe or a device (`solve
+    <(generate)`) is read as it comes, up to MAX_BYTES, and refused once nothing has come for
+    STREAM_TIMEOUT seconds: a named pipe that nobody writes to must not hang the command."""
     try:
-        if Path(path).stat().st_size > MAX_BYTES:
-            raise ProblemError(_too_big(Path(path).stat().st_size, what))
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ProblemError(f"cannot read the file: {clip(str(path), 60)} is a folder")
+        if not stat.S_ISREG(info.st_mode):
+            return _read_stream(path)
+        if info.st_size > MAX_BYTES:
+            raise ProblemError(_too_big(info.st_size, what))
         with open(path, "rb") as f:
             return f.read(MAX_BYTES + 1)
     except OSError as e:
         raise ProblemError(f"cannot read the file: {e.strerror or e}") from None
+
+
+def _read_stream(path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        chunks, size = [], 0
+        while size <= MAX_BYTES:
+            if not select.select([fd], [], [], STREAM_TIMEOUT)[0]:
+                raise ProblemError(
+                    f"nothing came from the pipe for {STREAM_TIMEOUT:g} s; expected a file, "
+                    "or a program writing one"
+                )
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def preset(name: str = "seed") -> Problem:
@@ -178,10 +214,12 @@ _CUT_SHORT = re.compile(
 
 def read_json(text: str | bytes, what: str = "problem"):
     """JSON text as Python, for a problem or an answer sheet, with the format's reading rules:
-    at most 1 MB, UTF-8, no NaN or Infinity (kept so that a rule can name where they were)."""
+    at most 1 MB, UTF-8, each key once, no NaN or Infinity (kept so that a rule can name where
+    they were)."""
+    a = "an" if what[0] in "aeiou" else "a"
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
     if size > MAX_BYTES:
-        raise ProblemError(_too_big(size, f"a {what} file"))
+        raise ProblemError(_too_big(size, f"{a} {what} file"))
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -192,7 +230,11 @@ def read_json(text: str | bytes, what: str = "problem"):
         raise ProblemError(f"the file is empty; expected a JSON {what}")
     try:
         return json.loads(
-            text, parse_constant=_NotFinite, parse_float=_parse_float, parse_int=_parse_int
+            text,
+            object_pairs_hook=_object,
+            parse_constant=_NotFinite,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
         )
     except json.JSONDecodeError as e:
         rest = text[e.pos :].strip()
@@ -206,28 +248,66 @@ def read_json(text: str | bytes, what: str = "problem"):
             f"not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
         ) from None
     except RecursionError:
-        raise ProblemError(f"the JSON is nested too deeply to be a {what}") from None
+        raise ProblemError(
+            f"the JSON is nested too deeply to be {a} {what}, at {_nested_at(text)}"
+        ) from None
+
+
+def _object(pairs: list) -> dict:
+    """A JSON object, refused if it names a key twice: json.loads would keep the last."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ProblemError(f"the key {describe(twice)} is given twice; each key may appear once")
+    return data
+
+
+_PLAIN_KEY = re.compile(r"[\w/*']{1,20}")  # x, dL/dw, o*: named as they are
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[][{},]')
+
+
+def _nested_at(text: str) -> str:
+    """Where a JSON text first nests deeper than NESTING, as a message names a place:
+    weights[0][1][0][0]…"""
+    stack: list[list] = []  # per open container: its bracket, then its current key or index
+    previous = ""
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            if len(stack) == NESTING:
+                break
+            stack.append([token, 0 if token == "[" else "?"])
+        elif token in "]}":
+            if stack:
+                stack.pop()
+        elif token == ",":
+            if stack and stack[-1][0] == "[":
+                stack[-1][1] += 1
+        elif stack and stack[-1][0] == "{" and previous in "{,":
+            key = json.loads(token, strict=False)
+            stack[-1][1] = key if _PLAIN_KEY.fullmatch(key) else describe(key)
+        previous = token[0]
+    where = ""
+    for bracket, key in stack:
+        where += f"[{key}]" if bracket == "[" else (f".{key}" if where else key)
+    return (where or "the top") + "…"
 
 
 # --- the rules of the format ------------------------------------------------------------------
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= 20 else text[:20] + "…"
-
-
 def describe(value) -> str:
     """A value as a message quotes it: short, on one line, printable."""
     if isinstance(value, _NotFinite):
-        return _clip(value.text)
+        return clip(value.text)
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):  # json.dumps escapes control characters, and lone surrogates:
-        return _clip(
-            json.dumps(value, ensure_ascii=False).encode(errors="backslashreplace").decode()
-        )
+        quoted = json.dumps(clip(value), ensure_ascii=False)
+        return quoted.encode(errors="backslashreplace").decode()
     if isinstance(value, list):
         return f"a list of {len(value)}"
     if isinstance(value, dict):

@@ -213,7 +213,7 @@ def test_bad_sheets_are_refused_naming_the_symbol(answers, message, tmp_path):
         (b'{"answers": {"L": NaN}}', "L is NaN; expected a number or null"),
         (b'{"answers": {"L": 0.1', "truncated"),
         (b"[1]", "the answer sheet is not a JSON object"),
-        (b'{"answers": {"L": 0.1}, "extra": 1}', "unknown key 'extra'"),
+        (b'{"answers": {"L": 0.1}, "extra": 1}', 'unknown key "extra"'),
         (b'{"answers": {}, "problem": {"layers": [3]}}', "problem: "),
         (b"{" + b" " * 1_000_001 + b"}", "an answer sheet file may be at most 1 MB"),
     ],
