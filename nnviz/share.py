@@ -28,16 +28,13 @@ STEP = "step"  # the step within the iteration, 1-based as people count; optiona
 ITERATION = "it"  # the iteration the problem belongs to, 1-based; optional, 1 when absent
 VERSION = "1"
 
-# The longest link decode reads. The largest problem the format allows, 8 layers of 64 with
-# biases and every number a random full-precision double, packs to about 356,000 characters
-# (382,000 with exponents all over the range); 500,000 leaves room. A longer text is not a link
-# nnviz made, and the 1 MB cap on unpacking bounds the work either way.
-MAX_LINK = 500_000
 # The longest link a browser can reliably open on Streamlit's own server: uvicorn's HTTP parser
 # (h11) refuses a request line plus headers over 16 KB once the request arrives in more than
-# one network packet. Past this, offer the problem as a file instead of a link.
-SAFE_LINK = 14_000
-MAX_ITERATION = 999_999_999  # what nine digits hold; Apply adds up to 100,000 a run
+# one network packet, with a bare "400 Bad Request" that nnviz never sees. So nnviz writes no
+# longer link, and refuses a longer one that got through, saying why: what it reads is what it
+# writes. A larger network travels as a file.
+MAX_LINK = 14_000
+MAX_ITERATION = 999_999_999  # what nine digits hold; the lecture counts no further
 
 _DAMAGED = "The share link is damaged: "
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
@@ -77,7 +74,8 @@ def _unpack(text) -> bytes:
         raise _damaged(f"it is {describe(text)}, not text")
     if len(text) > MAX_LINK:
         raise _damaged(
-            f"it is {len(text):,} characters long; a share link has at most {MAX_LINK:,}"
+            f"it is {len(text):,} characters long; a share link has at most {MAX_LINK:,}, "
+            "what a web server reliably takes"
         )
     if not text:
         raise _damaged("it is empty; it holds no problem")

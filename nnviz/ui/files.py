@@ -80,10 +80,10 @@ def _open(key: str) -> None:
 def _share() -> None:
     lecture: Lecture = st.session_state.lecture
     query = share.query(lecture.problem, lecture.step, lecture.number - 1)
-    if len(query[share.PARAM]) > share.SAFE_LINK:
+    if len(query[share.PARAM]) > share.MAX_LINK:
         lecture.refusal = (
             f"This network is too large for a link ({len(query[share.PARAM]):,} characters; "
-            f"a web server takes about {share.SAFE_LINK:,}). Download the problem as JSON "
+            f"a web server takes about {share.MAX_LINK:,}). Download the problem as JSON "
             "and share the file instead."
         )
         return

@@ -11,6 +11,7 @@ import numpy as np
 
 from nnviz.functions import Activation
 from nnviz.problem import LIMIT, Problem, ProblemError
+from nnviz.share import MAX_ITERATION
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Lecture:
             self.step += 1
             return
         if self.starts_new_iteration(n_steps):
+            if not self._counts(self.updates[-1] + 1):
+                return
             self.history.append(updated)
             self.updates.append(self.updates[-1] + 1)
         self.iteration += 1
@@ -108,6 +111,8 @@ class Lecture:
     def trained(self, problem: Problem, updates: int, notice: str | None = None) -> None:
         """Go on from the weights after a training run, at its first step. The iterations
         before it stay in the history, so Previous returns to before the run."""
+        if not self._counts(self.updates[self.iteration] + updates):
+            return
         del self.history[self.iteration + 1 :]
         del self.updates[self.iteration + 1 :]
         self.history.append(problem)
@@ -116,6 +121,17 @@ class Lecture:
         self.step = 0
         self.rev += 1
         self.notice = notice
+
+    def _counts(self, updates: int) -> bool:
+        """Whether an iteration after this many updates can be numbered: a share link carries
+        the number, and must be able to open it again."""
+        if updates < MAX_ITERATION:
+            return True
+        self.refusal = (
+            f"The lecture counts at most {MAX_ITERATION:,} iterations, so iteration "
+            f"{updates + 1:,} cannot start. Reset to begin again."
+        )
+        return False
 
 
 # --- editing ----------------------------------------------------------------------------------
