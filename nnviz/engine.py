@@ -131,7 +131,9 @@ class ParameterCheck:
     index: tuple[int, ...]  # 0-based, (to, from) for a weight
     analytic: float
     numeric: float
-    relative_error: float  # |analytic - numeric| / max(|analytic|, |numeric|), 0 when both are 0
+    # |analytic - numeric| / max(|analytic|, |numeric|); None where both are within the rounding
+    # noise of zero, as a zero gradient is: a relative error of noise against 0 says nothing
+    relative_error: float | None
     passed: bool
 
 
@@ -153,24 +155,21 @@ def gradient_check(problem: Problem, h: float = 1e-4, rtol: float = 1e-6) -> lis
                 analytic = float(g[index])
                 # Nudges that straddle the kink of an ELU at u = 0 need a finer h to agree.
                 for step in (h, h / 100):
-                    numeric, passed = _compare(problem, kind, l, index, step, analytic, rtol)
+                    numeric, passed, noise = _compare(problem, kind, l, index, step, analytic, rtol)
                     if passed:
                         break
                 diff, scale = abs(analytic - numeric), max(abs(analytic), abs(numeric))
-                checks.append(
-                    ParameterCheck(
-                        kind, l, index, analytic, numeric, diff / scale if scale else 0.0, passed
-                    )
-                )
+                relative = None if scale <= noise else diff / scale
+                checks.append(ParameterCheck(kind, l, index, analytic, numeric, relative, passed))
     return checks
 
 
-def _compare(problem, kind, l, index, h, analytic, rtol) -> tuple[float, bool]:
+def _compare(problem, kind, l, index, h, analytic, rtol) -> tuple[float, bool, float]:
     at = [_nudged_loss(problem, kind, l, index, k * h) for k in (-2, -1, 1, 2)]
     numeric = (at[0] - 8 * at[1] + 8 * at[2] - at[3]) / (12 * h)
     noise = 10 * np.finfo(float).eps * max(abs(at[1]), abs(at[2]), 1.0) / h
     diff, scale = abs(analytic - numeric), max(abs(analytic), abs(numeric))
-    return numeric, bool(diff <= max(rtol * scale, noise))
+    return numeric, bool(diff <= max(rtol * scale, noise)), noise
 
 
 def _nudged_loss(problem: Problem, kind: str, l: int, index, h: float) -> float:

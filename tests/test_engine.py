@@ -335,6 +335,8 @@ def test_gradients_equal_finite_differences(problem):
         assert c.passed, c
         if abs(c.analytic) > 1e-3:
             assert c.relative_error <= 1e-6, c
+        if c.relative_error is None:  # both within rounding of zero
+            assert abs(c.analytic) < 1e-9 and abs(c.numeric) < 1e-9, c
 
 
 @settings(max_examples=150, deadline=None)
