@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from seed import TITLES
+from shown import shown
 from streamlit.testing.v1 import AppTest
 
 from nnviz.ui.app import editor_key
@@ -37,7 +38,7 @@ def latex(at):
 
 
 def text(at):
-    return " ".join(m.value for m in at.markdown)
+    return " ".join(shown(m.value) for m in at.markdown)
 
 
 def click(at, key, times=1):
@@ -169,7 +170,9 @@ def test_an_edit_survives_the_update_and_never_snaps_back(at):
 def test_a_bad_edit_is_named_and_the_last_good_state_stays(at, value, message):
     click(at, "next")
     edit(at, "weights0", 1, "x1", value)
-    assert [e.value for e in at.error] == [f"{message}. The last good values are still in use."]
+    assert [shown(e.value) for e in at.error] == [
+        f"{message}. The last good values are still in use."
+    ]
     assert latex(at)[2].endswith(r"= -1.5 \end{aligned}")  # still computed from v_21 = 0.5
     assert at.session_state["lecture"].problem.weights[0][1, 0] == 0.5
     edit(at, "weights0", 1, "x1", 2.0)
@@ -178,7 +181,7 @@ def test_a_bad_edit_is_named_and_the_last_good_state_stays(at, value, message):
 
 def test_a_target_that_is_not_a_distribution_is_named(at):
     edit(at, "target", 0, "o1", 0.5)
-    assert "o* sums to 0.5; cross_entropy needs a distribution" in at.error[0].value
+    assert "o* sums to 0.5; cross_entropy needs a distribution" in shown(at.error[0].value)
 
 
 def test_the_chart_colours_follow_the_signs(at):
@@ -205,11 +208,11 @@ def test_the_colour_mode_follows_the_step_unless_chosen(at):
 def test_new_layer_sizes_reinitialise_with_a_notice(at):
     rev = at.session_state["lecture"].rev
     at.text_input(key=f"layers_r{rev}").set_value("3-5-2").run()
-    assert "drawn again at random" in at.info[0].value
+    assert "drawn again at random" in shown(at.info[0].value)
     assert len(array(chart(at)["edge values"]["marker"]["color"])) == 15 + 10
     rev = at.session_state["lecture"].rev
     at.text_input(key=f"layers_r{rev}").set_value("3-x").run()
-    assert 'Layer sizes "3-x" were not changed' in at.warning[0].value
+    assert 'Layer sizes "3-x" were not changed' in shown(at.warning[0].value)
     assert at.session_state["lecture"].problem.layers == (3, 5, 2)
 
 
@@ -232,7 +235,7 @@ def test_the_preset_switch_loads_the_2_2_2_example(at):
 def test_a_bad_cell_forgotten_by_a_new_iteration_leaves_no_message(at):
     click(at, "next", 10)
     edit(at, "x", 0, "x2", None)
-    assert "x_2 is empty or not a number" in at.error[0].value
+    assert "x_2 is empty or not a number" in shown(at.error[0].value)
     click(at, "next")  # the update: new weights, fresh grids showing the good x
     assert not at.error and "Iteration 2" in text(at)
 
@@ -241,7 +244,7 @@ def test_loading_a_preset_brings_no_old_edit_back(at):
     edit(at, "weights0", 1, "x1", 2.0)
     at.selectbox(key="preset").set_value("tutorial").run()
     at.selectbox(key="preset").set_value("seed").run()
-    assert "Loaded The seed problem" in at.info[0].value
+    assert "Loaded The seed problem" in shown(at.info[0].value)
     assert at.session_state["lecture"].problem.weights[0][1, 0] == 0.5
     click(at, "next")
     assert latex(at)[2].endswith(r"= -1.5 \end{aligned}")
@@ -256,7 +259,7 @@ def test_loading_a_preset_brings_no_old_edit_back(at):
 )
 def test_messages_use_the_names_on_the_page(at, name, row, column, value, message):
     edit(at, name, row, column, value)
-    assert at.error[0].value.startswith(message)
+    assert shown(at.error[0].value).startswith(message)
 
 
 def test_a_new_architecture_drops_the_old_title(at):
@@ -272,6 +275,6 @@ def test_a_diverging_update_is_refused_with_a_message(at):
     at.selectbox(key=f"act1_r{rev}").set_value("identity").run()  # squared error now
     edit(at, "learning_rate", 0, "η", 1e6)
     click(at, "next", 11)
-    assert "Iteration 2 cannot start: after the update" in at.warning[0].value
-    assert "lower η" in at.warning[0].value
+    assert "Iteration 2 cannot start: after the update" in shown(at.warning[0].value)
+    assert "lower η" in shown(at.warning[0].value)
     assert heading(at) == "Step 11 of 11: The update of w and v" and "Iteration 1" in text(at)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from seed import TITLES
+from shown import shown
 from streamlit.testing.v1 import AppTest
 
 from nnviz.problem import Problem, preset
@@ -38,9 +39,8 @@ def test_a_link_opens_its_problem_at_its_step():
     problem = edited_seed()
     at = opened({PARAM: encode(problem), STEP: "5"})
     assert at.subheader[0].value == f"Step 5 of 11: {TITLES[4]}"
-    assert "v_21 = 2" in " ".join(m.value for m in at.markdown)
-    shown = at.session_state["lecture"].problem
-    assert shown.to_dict() == problem.to_dict()
+    assert "v_21 = 2" in " ".join(shown(m.value) for m in at.markdown)
+    assert at.session_state["lecture"].problem.to_dict() == problem.to_dict()
     assert not at.info  # a good link says nothing
 
 
@@ -79,7 +79,7 @@ def test_the_address_is_cleared_once_the_view_moves_on():
 def test_a_damaged_link_opens_the_seed_with_its_reason(link, reason):
     at = opened({PARAM: link, STEP: "3"})
     assert at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
-    notice = at.info[0].value
+    notice = shown(at.info[0].value)
     assert notice.startswith(reason) and notice.endswith("The default problem opens instead.")
     assert at.session_state["lecture"].problem.to_dict() == preset("seed").to_dict()
     assert PARAM not in at.query_params
@@ -90,13 +90,13 @@ def test_a_link_with_wrong_shapes_names_them():
     data["weights"][1] = [[1.0, 2.0], [3.0, 4.0]]
     packed = urlsafe_b64encode(zlib.compress(json.dumps(data).encode())).decode().rstrip("=")
     at = opened({PARAM: "1." + packed})
-    assert "weights[1] has shape (2, 2); layers [3, 4, 2] need (2, 4)" in at.info[0].value
+    assert "weights[1] has shape (2, 2); layers [3, 4, 2] need (2, 4)" in shown(at.info[0].value)
 
 
 def test_a_good_link_with_a_bad_step_opens_at_step_1_and_says_so():
     at = opened({PARAM: encode(edited_seed()), STEP: "99"})
     assert at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
-    assert "step is" in at.info[0].value and "99" in at.info[0].value
+    assert "step is" in shown(at.info[0].value) and "99" in shown(at.info[0].value)
     assert at.session_state["lecture"].problem.weights[0][1, 0] == 2.0
 
 
@@ -112,7 +112,7 @@ def test_a_network_too_large_for_a_link_is_told_to_travel_as_a_file():
     at.session_state["lecture"].start(big)
     at.run()
     at.button(key="share").click().run()
-    assert "This network is too large for a link" in at.warning[0].value
-    assert "Download the problem as JSON" in at.warning[0].value
+    assert "This network is too large for a link" in shown(at.warning[0].value)
+    assert "Download the problem as JSON" in shown(at.warning[0].value)
     assert PARAM not in at.query_params
     np.testing.assert_array_equal(at.session_state["lecture"].problem.weights[0], big.weights[0])

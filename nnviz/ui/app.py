@@ -17,8 +17,17 @@ from nnviz.engine import step as run_step
 from nnviz.figure import MODES, default_mode, figure
 from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation
 from nnviz.lesson import step_count, steps
-from nnviz.notation import layer_symbols, neuron_names
-from nnviz.problem import MAX_LAYERS, MAX_NEURONS, PRESETS, Problem, ProblemError, preset
+from nnviz.notation import layer_symbols, neuron_names, number
+from nnviz.problem import (
+    MAX_LAYERS,
+    MAX_NEURONS,
+    PRESETS,
+    Problem,
+    ProblemError,
+    describe,
+    preset,
+)
+from nnviz.ui import say
 from nnviz.ui.check import check_tab
 from nnviz.ui.downloads import export_buttons
 from nnviz.ui.files import files_sidebar, first_lecture
@@ -105,7 +114,7 @@ def _lecture(lecture: Lecture) -> None:
     current = lesson[lecture.step]
 
     if problem.title:
-        st.markdown(f"**{problem.title}**")
+        say.title(problem.title)
     buttons = st.columns([2.2, 2.2, 1.2, 4], vertical_alignment="center")
     buttons[0].button(
         "◀ Previous",
@@ -125,19 +134,19 @@ def _lecture(lecture: Lecture) -> None:
     )
     buttons[2].button("Reset", key="reset", on_click=_reset, width="stretch")
     buttons[3].markdown(
-        f"Iteration {lecture.number} · loss L = {p.forward.loss:.4f}"
+        f"Iteration {lecture.number:,} · loss L = {number(p.forward.loss)}"
         if ("loss",) in current.reveals or lecture.number > 1
-        else f"Iteration {lecture.number}"
+        else f"Iteration {lecture.number:,}"
     )
     st.subheader(f"Step {lecture.step + 1} of {len(lesson)}: {current.title}")
     if lecture.notice:
-        st.info(lecture.notice)
+        say.info(lecture.notice)
         lecture.notice = None
     if lecture.refusal:
-        st.warning(lecture.refusal)
+        say.warning(lecture.refusal)
         lecture.refusal = None
     if lecture.edit_error:
-        st.error(f"{lecture.edit_error}. The last good values are still in use.")
+        say.error(f"{lecture.edit_error}. The last good values are still in use.")
 
     left, right = st.columns([1, 1])
     with right:
@@ -334,11 +343,13 @@ def _choose_preset():
 def _change_layers(key):
     lecture = st.session_state.lecture
     text = st.session_state[key].replace(" ", "")
-    layers = [int(n) for n in text.split("-")] if re.fullmatch(r"[0-9]+(-[0-9]+)+", text) else []
+    # at most three digits a size: int() refuses a number of thousands of digits with an error
+    sizes = re.fullmatch(r"[0-9]{1,3}(-[0-9]{1,3})+", text)
+    layers = [int(n) for n in text.split("-")] if sizes else []
     if not (2 <= len(layers) <= MAX_LAYERS and all(1 <= n <= MAX_NEURONS for n in layers)):
         lecture.refusal = (
-            f'Layer sizes "{st.session_state[key]}" were not changed: expected 2 to {MAX_LAYERS} '
-            f"whole numbers from 1 to {MAX_NEURONS} joined by dashes, e.g. 3-4-2."
+            f"Layer sizes {describe(st.session_state[key])} were not changed: expected 2 to "
+            f"{MAX_LAYERS} whole numbers from 1 to {MAX_NEURONS} joined by dashes, e.g. 3-4-2."
         )
         lecture.rev += 1  # the box shows the sizes in force again
         return

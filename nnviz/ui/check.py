@@ -18,6 +18,7 @@ from nnviz.grading import (
     read_answers,
 )
 from nnviz.problem import EXAMPLES, Problem
+from nnviz.ui import say
 from nnviz.ui.state import Lecture
 
 GIVEN = ("x", "target", "weights", "biases")  # part of the problem, not answers
@@ -84,12 +85,12 @@ def check_tab(lecture: Lecture) -> None:
     middle.button("Clear", key="check_clear", on_click=_clear)
     atol = right.number_input("atol", min_value=0.0, value=ATOL, format="%.4f", key="atol")
     rtol = right.number_input("rtol", min_value=0.0, value=RTOL, format="%.4f", key="rtol")
-    for key, show in (("sheet_message", st.info), ("sheet_error", st.error)):
+    for key, show in (("sheet_message", say.info), ("sheet_error", say.error)):
         if st.session_state.get(key):
             show(st.session_state[key])
             st.session_state[key] = None
     if sheet.problem.title:
-        st.markdown(f"**{sheet.problem.title}**")
+        say.title(sheet.problem.title)
 
     answers = dict(sheet.answers)
     report_slots = []

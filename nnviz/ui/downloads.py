@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nnviz import export
+from nnviz.ui import say
 
 FAILURES = "export_failures"  # session-state key: figure key -> why its last image failed
 
@@ -16,7 +17,7 @@ FAILURES = "export_failures"  # session-state key: figure key -> why its last im
 def export_buttons(fig, name: str, key: str) -> None:
     failures = st.session_state.setdefault(FAILURES, {})
     if key in failures:
-        st.warning(failures.pop(key))
+        say.warning(failures.pop(key))
     have_browser = export.browser() is not None
     formats = ("png", "svg", "html") if have_browser else ("html",)
     columns = st.columns(len(formats) + 2)

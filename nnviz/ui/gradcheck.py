@@ -39,7 +39,7 @@ def gradient_tab(lecture: Lecture) -> None:
             done = st.session_state.gradient_check = (problem, checks, _table(problem, checks))
     _, checks, table = done
     failed = [c for c in checks if not c.passed]
-    worst = max(c.relative_error for c in checks)
+    worst = max((c.relative_error or 0.0 for c in checks), default=0.0)
     if failed:
         st.error(
             f"{len(failed)} of {len(checks)} gradients disagree with finite differences "

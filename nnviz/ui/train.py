@@ -7,6 +7,7 @@ import streamlit as st
 
 from nnviz.curves import loss_curve, output_paths, weight_paths
 from nnviz.training import MAX_ITERATIONS, Training, train
+from nnviz.ui import say
 from nnviz.ui.downloads import export_buttons
 from nnviz.ui.state import Lecture
 
@@ -83,7 +84,7 @@ def _run(lecture: Lecture) -> None:
             lecture.problem, n, below, on_progress=progress if bar else None
         )
     except ValueError as e:  # what the browser's own limits should already have stopped
-        st.error(f"Not trained: {e}.")
+        say.error(f"Not trained: {e}.")
     if bar:
         bar.empty()
 
@@ -95,9 +96,9 @@ def _verdict(run: Training) -> None:
         else f"L = {run.final_loss:.6g} already."
     )
     if run.stopped == "diverged":
-        st.error(run.message)
+        say.error(run.message)
     elif run.stopped == "threshold":
-        st.success(f"{said} {run.message}")
+        say.success(f"{said} {run.message}")
     else:
         st.success(said)
 
