@@ -91,8 +91,8 @@ def backward(problem: Problem, fwd: Forward) -> Backward:
     loss, out = problem.loss, problem.activations[-1]
 
     grad_o = loss.gradient(pre[-1], post[-1], target)
-    if loss.output_activation == out.name:
-        delta = post[-1] - target  # softmax + cross-entropy, sigmoid + binary CE: o - o*
+    if loss.output_activation == out.name:  # softmax + cross-entropy, sigmoid + binary CE
+        delta = loss.output_delta(pre[-1], post[-1], target)  # o - o*
     else:
         delta = out.backprop(pre[-1], post[-1], grad_o)
     # built from the output back, then turned round
