@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnviz.engine import Pass, step
-from nnviz.lesson import steps, working
+from nnviz.lesson import board_lines, steps, working
 from nnviz.notation import layer_symbols
 from nnviz.problem import Problem, ProblemError, describe, preset, read_json
 
@@ -383,10 +383,10 @@ def element_name(symbol: str, index: tuple[int, ...]) -> str:
 
 
 def check(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
-    problem, answers = sheet.problem, sheet.answers
+    problem, answers, tol = sheet.problem, sheet.answers, (atol, rtol)
     truth = step(problem)
-    lesson = steps(truth)  # the working of every wrong answer comes from these lines
-    world = student_world(problem, answers, truth, (atol, rtol))
+    lines = board_lines(steps(truth))  # the working of every wrong answer comes from these
+    world = student_world(problem, answers, truth, tol)
     items = []
     for q in quantities(problem):
         given = answers.get(q.name)
@@ -394,22 +394,22 @@ def check(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
             continue
         expected = true_value(truth, problem, q.kind, q.layer)
         before = world.before.get(q.name)
-        for index, value in np.ndenumerate(given):
-            if np.isnan(value):
+        right = within(given, expected, tol)  # every element at once: a sheet may hold 60,000
+        carried = np.zeros_like(right)
+        if before is not None:  # x, o* and the weights are the problem's own
+            carried = ~right & np.isfinite(before) & within(given, before, tol)
+        for index in np.ndindex(given.shape):
+            if np.isnan(given[index]):
                 continue
             one_based = tuple(i + 1 for i in index)
-            item = Item(q.name, one_based, float(value), float(expected[index]), "wrong")
-            if within(value, expected[index], (atol, rtol)):
+            item = Item(q.name, one_based, float(given[index]), float(expected[index]), "wrong")
+            if right[index]:
                 item.status = "correct"
-            elif (
-                before is not None
-                and np.isfinite(before[index])
-                and within(value, before[index], (atol, rtol))
-            ):
+            elif carried[index]:
                 item.status, item.follow_through = "carried", float(before[index])
                 item.note = _consistent_with(world, q, index)
-            if item.status == "wrong":
-                item.note = working(truth, q.kind, q.layer, index, lesson) or ""
+            else:
+                item.note = working(truth, q.kind, q.layer, index, lines) or ""
             items.append(item)
     return Report(atol, rtol, items)
 

@@ -13,6 +13,7 @@ import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -94,12 +95,17 @@ class _Names:
     """The names of one weight layer's quantities: LaTeX (v, W^{(1)}) and plain (v, W1)."""
 
     def __init__(self, problem, l):
-        names = layer_symbols(problem.layers)
+        names = _symbols(problem.layers)
         self.plain = names[l]
         self.prev_plain = "x" if l == 0 else names[l - 1].post
         s = self.plain
         self.w, self.u, self.h, self.b = (_tex(a) for a in (s.weights, s.pre, s.post, s.biases))
         self.prev = _tex(self.prev_plain)
+
+
+@lru_cache(maxsize=16)
+def _symbols(layers: tuple[int, ...]):
+    return layer_symbols(layers)
 
 
 def _tex(symbol: str) -> str:
@@ -411,11 +417,27 @@ def _update(p: Pass) -> list[str]:
     return lines
 
 
+def board_lines(lesson: list[Step]) -> dict[str, str]:
+    """Every line of the lesson that works a value out, by its left-hand side (u_{2},
+    \\mathcal{L}, v_{21} \\leftarrow): the last one, after the general formula, is the one
+    with the numbers. Built once, so that marking 60,000 answers looks each one up."""
+    lines = {}
+    for s in lesson:
+        for e in s.equations:
+            body = e.removeprefix(r"\begin{aligned} ")
+            if r" \leftarrow" in body:
+                lines[body[: body.index(r" \leftarrow")] + r" \leftarrow"] = e
+            elif " &= " in body or " = " in body:
+                cut = min(i for i in (body.find(" &= "), body.find(" = ")) if i >= 0)
+                lines[body[:cut]] = e
+    return lines
+
+
 def working(
-    p: Pass, kind: str, layer: int | None, index: tuple[int, ...], lesson: list[Step] | None = None
+    p: Pass, kind: str, layer: int | None, index: tuple[int, ...], lines: dict[str, str]
 ) -> str | None:
-    """The lesson's line that works out one element (0-based index), e.g. u_2, as plain text;
-    None where the lesson shows only the first rows of a large layer."""
+    """The lesson's line that works out one element (0-based index), e.g. u_2, as plain text,
+    from `board_lines`; None where the lesson shows only the first rows of a large layer."""
     if kind == "loss":
         lhs = r"\mathcal{L}"
     else:
@@ -431,14 +453,8 @@ def working(
         }.get(kind, lambda: None)()
         if lhs is None:
             return None
-    found = [
-        e
-        for s in (steps(p) if lesson is None else lesson)
-        for e in s.equations
-        if e.startswith((f"{lhs} = ", rf"\begin{{aligned}} {lhs} &= ", f"{lhs} "))
-    ]
-    if found:
-        return plain(found[-1])  # the line with the numbers, after the general formula
+    if lhs in lines:
+        return plain(lines[lhs])
     if kind == "weights_new":
         return plain(_update_line(n, p, layer, *index))
     return None

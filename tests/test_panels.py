@@ -32,6 +32,12 @@ def run(at):
     return at
 
 
+def tab(at, name):
+    """Open a tab: only the open one runs (st.tabs with on_change="rerun")."""
+    at.session_state["tab"] = name
+    return run(at)
+
+
 def edit(at, name, row, column, value):
     """A grid edit, as the browser sends it: the row, the column and the new value."""
     at.session_state[editor_key(name, at.session_state["lecture"].rev)] = {
@@ -43,6 +49,7 @@ def edit(at, name, row, column, value):
 
 
 def train(at, n, stop_below=None):
+    tab(at, "Train")
     at.number_input(key="train_iterations").set_value(n)
     if stop_below is not None:
         at.checkbox(key="train_stop").check()
@@ -114,7 +121,7 @@ def test_apply_continues_the_stepper_from_the_trained_weights(at):
     _, _, v, w, _ = descend(100)
     train(at, 100)
     at.button(key="train_apply").click()
-    run(at)
+    tab(at, "Lecture")
     assert at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
     assert "Iteration 101" in " ".join(m.value for m in at.markdown)
     assert "Applied 100 iterations of training" in shown(at.info[0].value)
@@ -147,14 +154,18 @@ def test_a_diverging_run_stops_at_the_first_bad_iteration_and_keeps_the_weights(
 
 def test_a_run_goes_stale_when_the_network_changes(at):
     train(at, 10)
+    tab(at, "Lecture")
     at.button(key="next").click()
-    run(at)
+    tab(at, "Train")
     assert at.success  # stepping does not change the network
+    tab(at, "Lecture")
     edit(at, "weights0", 1, "x1", 2.0)
+    tab(at, "Train")
     assert "The network changed since this run" in shown(at.info[0].value)
 
 
 def test_the_gradient_check_proves_every_seed_gradient(at):
+    tab(at, "Gradient check")
     assert shown(at.success[0].value).startswith(
         "All 20 gradients agree with finite differences (largest relative error"
     )
@@ -179,5 +190,6 @@ def test_the_gradient_check_follows_an_edit(at):
     v = SEED_V.copy()
     v[1, 0] = 2.0
     _, dv, _ = loss_and_gradients(v, SEED_W)
+    tab(at, "Gradient check")
     rows = gradient_table(at).set_index("parameter")
     assert rows.loc["dL/dv_21", "backpropagation"] == pytest.approx(dv[1, 0], abs=1e-12)

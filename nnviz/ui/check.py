@@ -12,6 +12,7 @@ from nnviz.grading import (
     RTOL,
     AnswerError,
     AnswerSheet,
+    Report,
     check,
     element_name,
     quantities,
@@ -22,7 +23,8 @@ from nnviz.ui import say
 from nnviz.ui.state import Lecture
 
 GIVEN = ("x", "target", "weights", "biases")  # part of the problem, not answers
-COLOURS = {"correct": "#c7e9c0", "carried": "#fdd49e", "wrong": "#fcae91"}
+MARKS = {"correct": "✓ correct", "carried": "↻ carried", "wrong": "✗ wrong"}
+PAGE = 50  # marks shown at a time for one quantity: a 64x64 layer has 4,096
 
 
 def answer_key(name: str, rev: int, problem: Problem) -> str:
@@ -115,15 +117,12 @@ def check_tab(lecture: Lecture) -> None:
             answers.pop(q.name, None)
         report_slots.append((q, marks))
 
-    report = check(AnswerSheet(sheet.problem, answers), atol, rtol)
-    by_symbol = {}
-    for item in report.items:
-        by_symbol.setdefault(item.symbol, []).append(item)
+    report, by_symbol = _marked(sheet.problem, answers, atol, rtol)
     for q, slot in report_slots:
         items = by_symbol.get(q.name)
         if items:
             with slot:
-                _marks(items)
+                _marks(items, f"marks_page_{q.name}_r{rev}")
     s = report.summary()
     st.subheader(
         f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried "
@@ -131,24 +130,51 @@ def check_tab(lecture: Lecture) -> None:
     )
 
 
-def _marks(items) -> None:
-    """One row an answer, coloured by its mark, with the working or the reason beside it."""
+def _marked(problem: Problem, answers: dict, atol: float, rtol: float) -> tuple[Report, dict]:
+    """The report, and its items by symbol, kept while the problem, the answers and the
+    tolerances stay the same: a sheet of 60,000 answers takes seconds to mark, and every click
+    anywhere on the page reruns this tab."""
+    fingerprint = (atol, rtol, [(name, a.tobytes()) for name, a in answers.items()])
+    kept = st.session_state.get("marked")
+    if kept is None or kept[0] is not problem or kept[1] != fingerprint:
+        report = check(AnswerSheet(problem, answers), atol, rtol)
+        by_symbol = {}
+        for item in report.items:
+            by_symbol.setdefault(item.symbol, []).append(item)
+        kept = st.session_state.marked = (problem, fingerprint, report, by_symbol)
+    return kept[2:]
+
+
+def _marks(items, page_key: str) -> None:
+    """One row an answer, its mark in a symbol and a word, with the working or the reason
+    beside it; PAGE rows at a time. (Not coloured by a pandas Styler: that costs some 45 ms a
+    table, on every rerun, for each of a sheet's dozens of tables.)"""
+    if len(items) > PAGE:
+        pages = -(-len(items) // PAGE)
+        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=page_key)
+        start = (page - 1) * PAGE
+        st.caption(
+            f"{len(items):,} answers; rows {start + 1:,} to {min(start + PAGE, len(items)):,}"
+        )
+        items = items[start : start + PAGE]
     rows = pd.DataFrame(
         [
             {
                 "answer": element_name(i.symbol, i.index),
                 "given": i.given,
-                "expected": round(i.expected, 4),
-                "mark": i.status,
+                "expected": i.expected,
+                "mark": MARKS[i.status],
                 "working": i.note,
             }
             for i in items
         ]
     )
     st.dataframe(
-        rows.style.apply(
-            lambda row: [f"background-color: {COLOURS[row['mark']]}"] * len(row), axis=1
-        ).format({"given": "{:.4f}", "expected": "{:.4f}"}),
+        rows,
         hide_index=True,
-        column_config={"working": st.column_config.TextColumn(width="large")},
+        column_config={
+            "given": st.column_config.NumberColumn(format="%.4f"),
+            "expected": st.column_config.NumberColumn(format="%.4f"),
+            "working": st.column_config.TextColumn(width="large"),
+        },
     )
