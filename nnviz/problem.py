@@ -97,6 +97,11 @@ class Problem:
     def to_json(self) -> str:
         return dumps(self.to_dict())
 
+    @property
+    def parameters(self) -> int:
+        """How many weights and biases the network has."""
+        return sum(w.size for w in self.weights) + sum(b.size for b in self.biases or ())
+
     def with_parameters(self, weights, biases) -> Problem:
         """The same problem with other weights and biases (None for none), e.g. after an
         update."""

@@ -4,22 +4,25 @@ nudged, and one verdict."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz.engine import gradient_check
+from nnviz.engine import forward, gradient_check
 from nnviz.grading import element_name
 from nnviz.notation import layer_symbols
+from nnviz.ui.heavy import turn
 from nnviz.ui.state import Lecture
 
 AT_ONCE = 1000  # parameters checked on every rerun; a larger network waits for a click
+LARGE = 1e3  # values beyond which a nudge of h moves the next layer out of its straight part
 
 
 def gradient_tab(lecture: Lecture) -> None:
     problem = lecture.problem
-    count = sum(w.size for w in problem.weights)
-    if problem.biases is not None:
-        count += sum(b.size for b in problem.biases)
+    count = problem.parameters
     st.markdown(
         "Each gradient from the backward pass against a numerical one: nudge the parameter "
         "by ±h and ±2h, and measure how the loss changes, "
@@ -34,9 +37,13 @@ def gradient_tab(lecture: Lecture) -> None:
             return
         done = None
     if done is None or done[0] is not problem:
-        with st.spinner("Nudging every parameter…"):
-            checks = gradient_check(problem)
-            done = st.session_state.gradient_check = (problem, checks, _table(problem, checks))
+        with turn("the gradient check") if count > AT_ONCE else nullcontext(True) as ours:
+            if not ours:
+                return
+            with st.spinner("Nudging every parameter…"):
+                checks = gradient_check(problem)
+                done = (problem, checks, _table(problem, checks))
+                st.session_state.gradient_check = done
     _, checks, table = done
     failed = [c for c in checks if not c.passed]
     worst = max((c.relative_error or 0.0 for c in checks), default=0.0)
@@ -45,11 +52,8 @@ def gradient_tab(lecture: Lecture) -> None:
             f"{len(failed)} of {len(checks)} gradients disagree with finite differences "
             f"(largest relative error {worst:.1e})."
         )
-        st.caption(
-            "Where a ReLU or leaky ReLU gets exactly u = 0, it has no derivative, and finite "
-            "differences see the average of its two slopes: such a disagreement is the kink, "
-            "not the backward pass."
-        )
+        for why in _why_they_disagree(problem):
+            st.caption(why)
     else:
         st.success(
             f"All {len(checks)} gradients agree with finite differences "
@@ -65,6 +69,29 @@ def gradient_tab(lecture: Lecture) -> None:
             "relative error": st.column_config.NumberColumn(format="%.2e"),
         },
     )
+
+
+def _why_they_disagree(problem) -> list[str]:
+    """What, in this network, finite differences cannot see; nothing when it is neither, and
+    the disagreement is the backward pass's."""
+    fwd = forward(problem)
+    reasons = []
+    kinked = ("relu", "leaky_relu")
+    if any(f.name in kinked and (u == 0).any() for u, f in zip(fwd.pre, problem.activations)):
+        reasons.append(
+            "A ReLU or leaky ReLU here gets exactly u = 0, where it has no derivative: finite "
+            "differences see the average of its two slopes, so such a disagreement is the "
+            "kink, not the backward pass."
+        )
+    largest = max(float(np.abs(a).max()) for a in (problem.x, *fwd.pre, *fwd.post[:-1]))
+    if largest > LARGE:
+        reasons.append(
+            f"The network's values reach {largest:.1e}: a nudge of h = 1e-4 to a weight then "
+            "moves the next layer by far more than the span over which the loss is nearly "
+            "straight, so finite differences measure a chord, not the slope. At this scale they "
+            "cannot check the backward pass."
+        )
+    return reasons
 
 
 def _table(problem, checks) -> pd.DataFrame:

@@ -9,9 +9,14 @@ from nnviz.curves import loss_curve, output_paths, weight_paths
 from nnviz.training import MAX_ITERATIONS, Training, train
 from nnviz.ui import say
 from nnviz.ui.downloads import export_buttons
+from nnviz.ui.heavy import turn
 from nnviz.ui.state import Lecture
 
 PROGRESS_FROM = 2000  # shorter runs finish before a bar could be seen
+# A run in the app makes at most this many parameter updates (iterations x weights and biases):
+# about 2 s of the server's CPU at most, which the seed's 100,000 iterations take too. An
+# 8-layer network 64 wide gets 3,434 iterations; the command line has no such limit.
+MAX_UPDATES = 100_000_000
 
 
 def train_tab(lecture: Lecture) -> None:
@@ -71,22 +76,39 @@ def _figures(run: Training, log: bool):
     return kept[2:]
 
 
+def most_iterations(problem) -> int:
+    """The longest run the app makes of this network."""
+    return min(MAX_ITERATIONS, MAX_UPDATES // problem.parameters)
+
+
 def _run(lecture: Lecture) -> None:
     n = st.session_state.train_iterations
     below = st.session_state.train_threshold if st.session_state.train_stop else None
-    bar = st.progress(0.0, "Training…") if n >= PROGRESS_FROM else None
-
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total, f"Training… {done:,} of {total:,} iterations")
-
-    try:
-        st.session_state.training = train(
-            lecture.problem, n, below, on_progress=progress if bar else None
+    most = most_iterations(lecture.problem)
+    if n > most:
+        say.warning(
+            f"Not trained: this network has {lecture.problem.parameters:,} weights and biases, "
+            f"and a run here makes at most {MAX_UPDATES:,} updates of them, so at most "
+            f"{most:,} iterations. The server is shared by the whole lecture; for a longer "
+            "run, use python -m nnviz train on your own machine."
         )
-    except ValueError as e:  # what the browser's own limits should already have stopped
-        say.error(f"Not trained: {e}.")
-    if bar:
-        bar.empty()
+        return
+    with turn("your training run") as ours:
+        if not ours:
+            return
+        bar = st.progress(0.0, "Training…") if n >= PROGRESS_FROM else None
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total, f"Training… {done:,} of {total:,} iterations")
+
+        try:
+            st.session_state.training = train(
+                lecture.problem, n, below, on_progress=progress if bar else None
+            )
+        except ValueError as e:  # what the browser's own limits should already have stopped
+            say.error(f"Not trained: {e}.")
+        if bar:
+            bar.empty()
 
 
 def _verdict(run: Training) -> None:
