@@ -208,3 +208,44 @@ def test_a_relu_at_its_kink_is_named_as_the_reason():
     assert "gradients disagree" in said(at)[0]
     captions = " ".join(c.value for c in at.caption)
     assert "gets exactly u = 0" in captions and "values reach" not in captions
+
+
+# --- what a student never sees ----------------------------------------------------------------
+
+
+def test_an_unexpected_error_shows_no_traceback_or_paths():
+    import tomllib
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "type"  # the type and a generic message only
+
+
+def test_a_link_longer_than_a_server_takes_opens_the_seed_and_says_why():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params[share.PARAM] = "1." + "A" * 20_000
+    run(at)
+    assert said(at) == [
+        "The share link is damaged: it is 20,002 characters long; a share link has at most "
+        "14,000, what a web server reliably takes. The default problem opens instead."
+    ]
+    assert at.session_state["lecture"].problem.to_dict() == preset("seed").to_dict()
+
+
+def test_typed_answers_at_the_edge_of_a_double_are_marked_without_a_warning():
+    """pytest makes warnings errors, in the app's thread too: an overflow would be an
+    exception on the page."""
+    from nnviz.ui.check import answer_key
+
+    at = opened(tab="Check answers")
+    problem = at.session_state["lecture"].problem
+    at.session_state[answer_key("u", 0, problem)] = {
+        "edited_rows": {0: {"1": 1e308, "2": -1e308, "3": 1e308}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    run(at)
+    summary = next(s.value for s in at.subheader if "answers:" in s.value)
+    assert summary == "3 answers: 0 correct, 0 carried forward, 3 wrong"
+    run(at.number_input(key="rtol").set_value(1e308))  # rtol |expected| is beyond a double
+    summary = next(s.value for s in at.subheader if "answers:" in s.value)
+    assert summary == "3 answers: 3 correct, 0 carried forward, 0 wrong"
