@@ -440,6 +440,8 @@ def working(
     from `board_lines`; None where the lesson shows only the first rows of a large layer."""
     if kind == "loss":
         lhs = r"\mathcal{L}"
+    elif layer is None:  # x and o*, which are given, not worked out
+        return None
     else:
         n = _Names(p.problem, layer)
         one = tuple(i + 1 for i in index)

@@ -249,3 +249,43 @@ def test_typed_answers_at_the_edge_of_a_double_are_marked_without_a_warning():
     run(at.number_input(key="rtol").set_value(1e308))  # rtol |expected| is beyond a double
     summary = next(s.value for s in at.subheader if "answers:" in s.value)
     assert summary == "3 answers: 3 correct, 0 carried forward, 0 wrong"
+
+
+def test_a_file_opened_from_another_tab_says_so_there():
+    at = opened(tab="Train")
+    at.session_state["lecture"].open("mine.json", preset("tutorial").to_json().encode())
+    run(at)
+    assert said(at) == ["Opened mine.json."]
+    assert at.session_state["tab"] == "Train"
+
+
+def test_answers_for_the_given_x_and_target_are_marked_without_working(tmp_path):
+    """x and o* are part of the problem: a wrong copy of them is wrong, and has no working."""
+    import json
+    import subprocess
+    import sys
+
+    sheet = {"answers": {"x": [1.0, 1.5, -0.4], "o*": [1, 0], "u": [2, -1.5, 4.7, 0.2]}}
+    path = tmp_path / "given.json"
+    path.write_text(json.dumps(sheet))
+    done = subprocess.run(
+        [sys.executable, "-m", "nnviz", "check", str(path), "--format", "json"],
+        cwd=Path(APP).parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    marks = {(i["symbol"], tuple(i["index"])): i for i in json.loads(done.stdout)["items"]}
+    assert marks["x", (3,)]["status"] == "wrong" and "note" not in marks["x", (3,)]
+    assert marks["x", (1,)]["status"] == marks["o*", (1,)]["status"] == "correct"
+    assert marks["u", (3,)]["status"] == "correct"
+
+    from nnviz.grading import read_answers
+
+    at = opened(tab="Check answers")
+    at.session_state["sheet"] = read_answers(json.dumps(sheet))
+    at.session_state["sheet_loaded"] = True
+    run(at)
+    summary = next(s.value for s in at.subheader if "answers:" in s.value)
+    assert summary == "9 answers: 8 correct, 0 carried forward, 1 wrong"

@@ -71,6 +71,7 @@ def main() -> None:
     for tab, body in ((train, train_tab), (gradients, gradient_tab), (marking_tab, check_tab)):
         if tab.open:
             with tab:
+                _notices(lecture)  # where the student is: a file opened from the sidebar
                 body(lecture)
     with st.sidebar:
         files_sidebar(lecture)  # last: after the editors, it saves and shares what is on screen
@@ -140,12 +141,7 @@ def _lecture(lecture: Lecture) -> None:
         else f"Iteration {lecture.number:,}"
     )
     st.subheader(f"Step {lecture.step + 1} of {len(lesson)}: {current.title}")
-    if lecture.notice:
-        say.info(lecture.notice)
-        lecture.notice = None
-    if lecture.refusal:
-        say.warning(lecture.refusal)
-        lecture.refusal = None
+    _notices(lecture)
     if lecture.edit_error:
         say.error(f"{lecture.edit_error}. The last good values are still in use.")
 
@@ -179,6 +175,16 @@ def _lecture(lecture: Lecture) -> None:
                 on_click="ignore",
                 icon=":material/download:",
             )
+
+
+def _notices(lecture: Lecture) -> None:
+    """What the last action said, once."""
+    if lecture.notice:
+        say.info(lecture.notice)
+        lecture.notice = None
+    if lecture.refusal:
+        say.warning(lecture.refusal)
+        lecture.refusal = None
 
 
 # --- editing ----------------------------------------------------------------------------------

@@ -108,11 +108,12 @@ class Lecture:
         del self.history[self.iteration + 1 :]
         del self.updates[self.iteration + 1 :]
 
-    def trained(self, problem: Problem, updates: int, notice: str | None = None) -> None:
+    def trained(self, problem: Problem, updates: int, notice: str | None = None) -> bool:
         """Go on from the weights after a training run, at its first step. The iterations
-        before it stay in the history, so Previous returns to before the run."""
+        before it stay in the history, so Previous returns to before the run. False, with a
+        refusal, where the count of iterations would pass what a link can carry."""
         if not self._counts(self.updates[self.iteration] + updates):
-            return
+            return False
         del self.history[self.iteration + 1 :]
         del self.updates[self.iteration + 1 :]
         self.history.append(problem)
@@ -121,6 +122,7 @@ class Lecture:
         self.step = 0
         self.rev += 1
         self.notice = notice
+        return True
 
     def _counts(self, updates: int) -> bool:
         """Whether an iteration after this many updates can be numbered: a share link carries

@@ -128,10 +128,12 @@ def _verdict(run: Training) -> None:
 def _apply() -> None:
     run: Training = st.session_state.training
     lecture: Lecture = st.session_state.lecture
-    lecture.trained(
+    applied = lecture.trained(
         run.final,
         run.iterations_run,
         f"Applied {run.iterations_run:,} iterations of training. "
         "Previous returns to before the run.",
     )
-    st.session_state.training = st.session_state.training_figures = None
+    if applied:
+        st.session_state.training = st.session_state.training_figures = None
+        st.session_state.tab = "Lecture"  # where the stepper goes on
