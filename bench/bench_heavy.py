@@ -18,10 +18,13 @@ with a click on the seed problem on the same server in the same run:
 3. A student's answer sheet of about 950 KB for that network, every quantity answered and about
    half of the values wrong, uploaded into the "Check answers" tab; then clicks on Next on the
    "Lecture" tab: server CPU and wall time per click.
-4. Six students each ask for 100,000 training iterations of that network while a seventh, on
-   the seed, clicks Next: that student's click latency against its own latency with nobody
-   training. The scenario is bounded: the probe clicks during the first WINDOW seconds, the
-   trainers get TRAIN_WAIT seconds, then the server is stopped, which ends any run still going.
+4. Six students each ask for 3,434 training iterations of that network, the most the new code
+   allows (100 million parameter updates), while a seventh, on the seed, clicks Next: that
+   student's click latency against its own latency with nobody training. The new code runs
+   them one at a time; the old one all at once.
+5. The same with 100,000 iterations each, which the new code refuses. The scenario is bounded:
+   the probe clicks during the first WINDOW seconds, the trainers get TRAIN_WAIT seconds, then
+   the server is stopped, which ends any run still going.
 
 The network and the sheet are generated here with the new code's nnviz (engine.step, and
 grading.quantities and true_value for the true values); they are plain JSON, the same for both
@@ -74,6 +77,7 @@ WIDE_CLICKS = 2 if QUICK else 8
 SHEET_CLICKS = 2 if QUICK else 5
 TRAINERS = 2 if QUICK else 6
 ITERATIONS = 100_000
+IN_CAP = 100_000_000 // 29_120  # the most the new code trains the 8x64 network: 3,434
 PROBE_CLICKS = 4 if QUICK else 10
 WINDOW = 10.0 if QUICK else 30.0  # seconds after the Train clicks in which the probe clicks
 TRAIN_WAIT = 20.0 if QUICK else 60.0  # seconds after the Train clicks the trainers are given
@@ -319,8 +323,8 @@ def sheet(server: Server, browser, sheet_file: Path, name: str) -> dict:
     return {"cpu": per_click, "wall": wall, "upload": loaded, "total": server.cpu() - cpu}
 
 
-def trainer(server: Server, browser, problem_file: Path, name: str):
-    """A page on the Train tab with ITERATIONS typed in, then the wide network opened. (In that
+def trainer(server: Server, browser, problem_file: Path, name: str, iterations: int):
+    """A page on the Train tab with `iterations` typed in, then the wide network opened. (In that
     order the seed's cheap rerun takes the typing, and the browser does not draw the network's
     Lecture tab, which is not on the page while another tab is.) The page, and what the
     Iterations box shows once the network is open."""
@@ -328,7 +332,7 @@ def trainer(server: Server, browser, problem_file: Path, name: str):
     try:
         panel = tab(page, "Train")
         box = panel.get_by_label("Iterations")
-        box.fill(str(ITERATIONS))
+        box.fill(str(iterations))
         box.press("Enter")
         after_rerun(page)
         page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"]').filter(
@@ -362,12 +366,12 @@ def outcome(page) -> str:
     return "idle, with no message"
 
 
-def training(server: Server, browser, problem_file: Path, name: str) -> dict:
+def training(server: Server, browser, problem_file: Path, name: str, iterations: int) -> dict:
     with ExitStack() as stack:
         cpu_all = server.cpu()
         pages, shown = [], set()
         for _ in range(TRAINERS):
-            page, value = trainer(server, browser, problem_file, name)
+            page, value = trainer(server, browser, problem_file, name, iterations)
             stack.callback(page.context.close)
             pages.append(page)
             shown.add(value)
@@ -569,12 +573,23 @@ def main() -> None:
 
         print(
             f"\n4. One student on the seed clicks Next while {TRAINERS} others ask for"
+            f" {IN_CAP:,} iterations of the 8x64 network, the most the new code allows (clicks"
+            f" during the first {WINDOW:.0f} s; the trainers get {TRAIN_WAIT:.0f} s)"
+        )
+        results = {
+            k: attempt(training, s, browser, problem_file, f"{k}-cap", IN_CAP)
+            for k, s in servers.items()
+        }
+        training_lines(results)
+
+        print(
+            f"\n5. One student on the seed clicks Next while {TRAINERS} others ask for"
             f" {ITERATIONS:,} iterations of the 8x64 network (clicks during the first"
             f" {WINDOW:.0f} s; the trainers get {TRAIN_WAIT:.0f} s, then the server stops)"
         )
         results = {}
         for name, server in servers.items():
-            results[name] = attempt(training, server, browser, problem_file, name)
+            results[name] = attempt(training, server, browser, problem_file, name, ITERATIONS)
             running[name].close()  # stopping the server ends its training runs
         training_lines(results)
     print(f"\n(total {time.perf_counter() - start:.0f} s, load average {os.getloadavg()[0]:.1f})")
