@@ -200,9 +200,7 @@ class _History:
     __slots__ = ("biases", "capacity", "count", "iterations", "outputs", "stride", "weights")
 
     def __init__(self, problem: Problem, iterations: int):
-        per_row = 1 + problem.layers[-1] + sum(w.size for w in problem.weights)
-        if problem.biases is not None:
-            per_row += sum(b.size for b in problem.biases)
+        per_row = 1 + problem.layers[-1] + problem.parameters
         self.capacity = min(iterations + 1, MAX_ROWS, max(3, HISTORY_FLOATS // per_row))
         rows = self.capacity
         self.iterations = np.empty(rows, dtype=np.int64)
