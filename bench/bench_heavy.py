@@ -55,7 +55,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_sessions import (  # noqa: E402  (it puts tests/ on the path)
+import bench_sessions  # noqa: E402  (it puts tests/ on the path)
+from bench_sessions import (  # noqa: E402
     HEADING_CHANGED_JS,
     HEADING_JS,
     IDLE,
@@ -63,7 +64,7 @@ from bench_sessions import (  # noqa: E402  (it puts tests/ on the path)
     clicks,
     open_page,
 )
-from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, stop_server, wait_until_healthy  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from test_sessions import socket_student  # noqa: E402
 
 from nnviz.engine import step  # noqa: E402
@@ -165,50 +166,10 @@ def old_worktree() -> Iterator[Path]:
         subprocess.run([*git, "prune"], capture_output=True)
 
 
-def start_server(cwd: Path, port: int, log) -> subprocess.Popen:
-    """conftest.start_server's command from another folder (whose .streamlit/config.toml it
-    reads), with the collection after each rerun off as config.toml sets it."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-            "--runner.postScriptGC",
-            "false",
-        ],
-        cwd=cwd,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-@contextmanager
-def serve(cwd: Path) -> Iterator[Server]:
-    port = free_port()
-    with tempfile.TemporaryFile("w+") as log:
-        process = start_server(cwd, port, log)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            problem = wait_until_healthy(process, url, 60)
-            if problem:
-                log.seek(0)
-                raise RuntimeError(f"{problem}:\n{log.read()}")
-            yield Server(process.pid, url)
-        finally:
-            stop_server(process)
+def serve(cwd: Path):
+    """The app from this folder, with the collection after each rerun off, as config.toml
+    sets it."""
+    return bench_sessions.serve(gc_after_rerun=False, cwd=cwd)
 
 
 # --- a page ---------------------------------------------------------------------------------------

@@ -127,11 +127,13 @@ class Server:
 
 
 @contextmanager
-def serve(script: str | None = None, gc_after_rerun: bool = True) -> Iterator[Server]:
-    """app.py as the browser tests serve it (tests/conftest.py), or another script with the
-    same options; stopped afterwards. The collection after each rerun is switched on or off
-    through the environment, which `streamlit run` reads as it reads --runner.postScriptGC, and
-    which wins over .streamlit/config.toml."""
+def serve(
+    script: str | None = None, gc_after_rerun: bool = True, cwd: Path = ROOT
+) -> Iterator[Server]:
+    """app.py as the browser tests serve it (tests/conftest.py), from this checkout or another,
+    or another script with the same options; stopped afterwards. The collection after each
+    rerun is switched on or off through the environment, which `streamlit run` reads as it
+    reads --runner.postScriptGC, and which wins over .streamlit/config.toml."""
     port = free_port()
     with tempfile.TemporaryFile("w+") as log, tempfile.TemporaryDirectory() as folder:
         if script is not None:
@@ -140,7 +142,7 @@ def serve(script: str | None = None, gc_after_rerun: bool = True) -> Iterator[Se
         before = os.environ.get(GC_VARIABLE)
         os.environ[GC_VARIABLE] = str(gc_after_rerun).lower()  # over .streamlit/config.toml
         try:
-            process = start_server(port, log, "app.py" if script is None else str(path))
+            process = start_server(port, log, "app.py" if script is None else str(path), cwd)
         finally:
             if before is None:
                 del os.environ[GC_VARIABLE]

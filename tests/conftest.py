@@ -37,9 +37,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log, script: str = "app.py") -> subprocess.Popen:
-    """`streamlit run app.py` (or another script) from the repository's top folder, in its own
-    process group."""
+def start_server(port: int, log, script: str = "app.py", cwd: Path = ROOT) -> subprocess.Popen:
+    """`streamlit run app.py` (or another script) from the repository's top folder (or another
+    checkout's, whose .streamlit/config.toml it reads), in its own process group."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -58,7 +58,7 @@ def start_server(port: int, log, script: str = "app.py") -> subprocess.Popen:
             "--browser.gatherUsageStats",
             "false",
         ],
-        cwd=ROOT,
+        cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

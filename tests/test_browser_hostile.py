@@ -23,6 +23,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from test_browser import TIMEOUT_MS, wait_idle
+from test_browser_panels import open_app
 
 from nnviz import share
 from nnviz.problem import Problem
@@ -30,8 +32,6 @@ from nnviz.problem import Problem
 ROOT = Path(__file__).resolve().parent.parent
 SEED = json.loads((ROOT / "examples" / "seed-problem.json").read_text())
 SEED_ANSWERS = json.loads((ROOT / "examples" / "seed-answers.json").read_text())
-TIMEOUT_MS = 15_000  # any single wait
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 ALERT = '[data-testid="stAlert"]'
 PROBLEM_UPLOADER = "Open a problem (nnviz-problem/1 JSON)"
 SHEET_UPLOADER = "Answer sheet (nnviz-answers/1 JSON)"
@@ -98,18 +98,6 @@ SHOWN_JS = r"""(root, [want, words]) => {
 def plain(text: str) -> str:
     """Text as compared: without word joiners, whitespace runs as one space."""
     return " ".join(text.replace("\u2060", "").split())
-
-
-def wait_idle(page: Page) -> None:
-    page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
-
-
-def open_app(page: Page, url: str) -> Page:
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    wait_idle(page)
-    page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", state="attached")
-    return page
 
 
 # Text each tab shows of its own, visible once the tab is on screen: right after the click, a

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from seed import TITLES as STEP_TITLES
 
 import nnviz.text
 from nnviz.engine import step
@@ -239,19 +240,6 @@ HOSTILE_MARKDOWN = [
     "<https://evil.example> https://evil.example www.evil.example a@evil.example",
     "**bold** _em_ `code` ~~strike~~ # not a heading",
     "&lt;script&gt; &#60;b&#62; \\[x\\](y) [a]: https://evil.example",
-]
-STEP_TITLES = [
-    "The setup",
-    "u = v x",
-    "h = ELU(u)",
-    "z = w h",
-    "o = softmax(z)",
-    "The loss L",
-    "dL/dz = o − o*",
-    "dL/dw",
-    "dL/dh and dL/du",
-    "dL/dv",
-    "The update of w and v",
 ]
 
 
