@@ -70,6 +70,7 @@ from test_sessions import socket_student  # noqa: E402
 from nnviz.engine import step  # noqa: E402
 from nnviz.grading import quantities, true_value  # noqa: E402
 from nnviz.problem import Problem  # noqa: E402
+from nnviz.ui.train import most_iterations  # noqa: E402
 
 OLD_COMMIT = "cf78264"
 QUICK = "--quick" in sys.argv[1:]
@@ -78,7 +79,6 @@ WIDE_CLICKS = 2 if QUICK else 8
 SHEET_CLICKS = 2 if QUICK else 5
 TRAINERS = 2 if QUICK else 6
 ITERATIONS = 100_000
-IN_CAP = 100_000_000 // 29_120  # the most the new code trains the 8x64 network: 3,434
 PROBE_CLICKS = 4 if QUICK else 10
 WINDOW = 10.0 if QUICK else 30.0  # seconds after the Train clicks in which the probe clicks
 TRAIN_WAIT = 20.0 if QUICK else 60.0  # seconds after the Train clicks the trainers are given
@@ -500,6 +500,7 @@ def main() -> None:
         sheet_file = files / "wide-8x64-answers.json"
         sheet_file.write_text(answer_sheet(problem))
         size = sheet_file.stat().st_size
+        in_cap = most_iterations(Problem.from_dict(problem))  # 3,434: the most the new code runs
 
         old_folder = stack.enter_context(old_worktree())
         pw = stack.enter_context(sync_playwright())
@@ -534,11 +535,11 @@ def main() -> None:
 
         print(
             f"\n4. One student on the seed clicks Next while {TRAINERS} others ask for"
-            f" {IN_CAP:,} iterations of the 8x64 network, the most the new code allows (clicks"
+            f" {in_cap:,} iterations of the 8x64 network, the most the new code allows (clicks"
             f" during the first {WINDOW:.0f} s; the trainers get {TRAIN_WAIT:.0f} s)"
         )
         results = {
-            k: attempt(training, s, browser, problem_file, f"{k}-cap", IN_CAP)
+            k: attempt(training, s, browser, problem_file, f"{k}-cap", in_cap)
             for k, s in servers.items()
         }
         training_lines(results)

@@ -48,6 +48,21 @@ def run(at) -> AppTest:
     return at
 
 
+def softmax_of_one_input(x: float, weights: list[float]) -> Problem:
+    """z = w x into a softmax of two, with cross-entropy against o* = [1, 0]."""
+    return Problem.from_dict(
+        {
+            "layers": [1, 2],
+            "activations": ["softmax"],
+            "loss": "cross_entropy",
+            "x": [x],
+            "target": [1.0, 0.0],
+            "weights": [[[w] for w in weights]],
+            "learning_rate": 0.1,
+        }
+    )
+
+
 def said(at: AppTest) -> list[str]:
     return [
         shown(a.value) for kind in ("info", "warning", "error", "success") for a in at.get(kind)
@@ -80,17 +95,7 @@ def test_the_layer_box_refuses_sizes_out_of_range_with_its_message(typed):
 
 def test_a_loss_of_minus_zero_reads_zero():
     """z = [1000, 200]: o_1 = 1 exactly, and L = -(1)(ln 1) is -0.0 in floating point."""
-    problem = Problem.from_dict(
-        {
-            "layers": [1, 2],
-            "activations": ["softmax"],
-            "loss": "cross_entropy",
-            "x": [1000.0],
-            "target": [1.0, 0.0],
-            "weights": [[[1.0], [0.2]]],
-            "learning_rate": 0.1,
-        }
-    )
+    problem = softmax_of_one_input(1000.0, [1.0, 0.2])
     at = opened(problem, step="4")  # the loss, after the setup, z and o
     header = [shown(m.value) for m in at.markdown if "Iteration" in m.value]
     assert header == ["Iteration 1 · loss L = 0.0000"]
@@ -183,17 +188,7 @@ def test_a_run_starts_when_the_turn_before_it_ends(monkeypatch):
 def test_a_disagreement_at_a_large_scale_is_said_to_be_the_scale_not_a_kink():
     """x = 1e6 and w = 1e-6: a nudge of h = 1e-4 moves z_1 by 100, and the finite difference
     measures a chord; there is no ReLU to blame."""
-    problem = Problem.from_dict(
-        {
-            "layers": [1, 2],
-            "activations": ["softmax"],
-            "loss": "cross_entropy",
-            "x": [1e6],
-            "target": [1.0, 0.0],
-            "weights": [[[1e-6], [0.0]]],
-            "learning_rate": 0.1,
-        }
-    )
+    problem = softmax_of_one_input(1e6, [1e-6, 0.0])
     at = opened(problem, tab="Gradient check")
     assert said(at)[0].startswith("2 of 2 gradients disagree with finite differences")
     captions = " ".join(c.value for c in at.caption)
