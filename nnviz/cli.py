@@ -1,7 +1,9 @@
-"""python -m nnviz: the command line (shared spec, section 7): solve, check and train.
+"""The command line (shared spec, sections 7 and 11): `nnviz` or `python -m nnviz`, with solve,
+check and train, and `nnviz app` for the Streamlit app.
 
-It imports only the NumPy core, so that it starts fast enough to be scripted over hundreds of
-problems. Bad input exits with status 2 and one line on standard error, never a traceback.
+Apart from `app`, it imports only the NumPy core, so that it starts fast enough to be scripted
+over hundreds of problems. Bad input exits with status 2 and one line on standard error, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
 import math
 import os
 import sys
@@ -28,16 +31,29 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, command: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.command = command  # `nnviz` or `python -m nnviz`, for the messages
+
     def error(self, message):  # one line, not argparse's usage block
-        raise UsageError(f"{message} (see python -m nnviz --help)")
+        raise UsageError(f"{message} (see {self.command} --help)")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m nnviz",
+        prog=prog,
+        command=prog,
         description="Solve, mark and train a small neural-network problem, number by number.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=functools.partial(_Parser, command=prog)
+    )
+    commands.add_parser(
+        "app",
+        help="the Streamlit app, as `streamlit run app.py` starts it; any further options "
+        "(such as --server.port 8502) are Streamlit's",
+        add_help=False,
+    )
     solve = commands.add_parser(
         "solve",
         help="one training step: forward pass, loss, backward pass, update",
@@ -218,9 +234,17 @@ def _aligned(rows: list[tuple[str, object]]) -> list[str]:
     return lines
 
 
-def main(argv=None) -> int:
+def console() -> int:
+    """The `nnviz` console script."""
+    return main(prog="nnviz")
+
+
+def main(argv=None, prog: str = "python -m nnviz") -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["app"]:
+        return _app(argv[1:], prog)
     try:
-        args = _parser().parse_args(argv)
+        args = _parser(prog).parse_args(argv)
         _write({"solve": _solve, "check": _check, "train": _train}[args.command](args))
     except UsageError as e:
         _complain(f"nnviz: {e}")
@@ -234,6 +258,20 @@ def main(argv=None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    return 0
+
+
+def _app(options: list[str], prog: str) -> int:
+    """`streamlit run` on the package's own copy of the app, so that it runs from any folder and
+    reads the package's .streamlit/config.toml, beside the script. Streamlit exits itself."""
+    from importlib import resources
+
+    from streamlit.web import cli as streamlit
+
+    with resources.as_file(resources.files("nnviz") / "webapp" / "streamlit_app.py") as script:
+        streamlit.main_run.main(
+            [str(script), *options], prog_name=f"{prog} app", auto_envvar_prefix="STREAMLIT"
+        )
     return 0
 
 

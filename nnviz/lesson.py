@@ -47,6 +47,10 @@ class Step:
     reveals: frozenset  # every quantity known once this step is shown, e.g. ("pre", 0)
     equations: tuple[str, ...]  # LaTeX, the general formula first
 
+    def _repr_latex_(self) -> str:
+        """Jupyter shows a step as the blackboard does: its title, then each equation."""
+        return "\n".join([rf"$$\text{{{self.title}}}$$", *(f"$${e}$$" for e in self.equations)])
+
 
 def short(value: float) -> str:
     """A number on the board: at most 4 decimals, trailing zeros dropped, never '-0'."""

@@ -15,7 +15,7 @@ import re
 import select
 import stat
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
 import numpy as np
 
@@ -33,7 +33,6 @@ TARGET_SUM_TOLERANCE = 1e-9
 STREAM_TIMEOUT = 5.0  # seconds a pipe may stay silent before it is given up
 NESTING = 8  # a problem or an answer sheet nests 4 deep; past this, the message says where
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PRESETS = {"seed": "seed-problem.json", "tutorial": "tutorial-2-2-2.json"}
 
 _KEYS = (
@@ -166,7 +165,12 @@ def _read_stream(path) -> bytes:
 
 def preset(name: str = "seed") -> Problem:
     """A shipped example: 'seed' (the exam problem, the default) or 'tutorial' (2-2-2)."""
-    return load(EXAMPLES / PRESETS[name])
+    return Problem.from_json(shipped(PRESETS[name]))
+
+
+def shipped(name: str) -> bytes:
+    """A file of nnviz/presets, read from wherever the package is installed."""
+    return resources.files("nnviz").joinpath("presets", name).read_bytes()
 
 
 def dumps(data, indent: str = "") -> str:

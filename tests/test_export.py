@@ -14,8 +14,8 @@ import pytest
 from choreographer.browsers.chromium import Chromium
 
 from nnviz import export
+from nnviz.drawing import figure
 from nnviz.engine import step
-from nnviz.figure import figure
 from nnviz.lesson import steps
 from nnviz.problem import preset
 

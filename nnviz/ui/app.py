@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from nnviz import worksheet
+from nnviz.drawing import MODES, default_mode, figure
 from nnviz.engine import step as run_step
-from nnviz.figure import MODES, default_mode, figure
 from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation
 from nnviz.lesson import step_count, steps
 from nnviz.notation import layer_symbols, neuron_names, number

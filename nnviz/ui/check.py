@@ -18,7 +18,7 @@ from nnviz.grading import (
     quantities,
     read_answers,
 )
-from nnviz.problem import EXAMPLES, Problem
+from nnviz.problem import Problem, shipped
 from nnviz.ui import say
 from nnviz.ui.state import Lecture
 
@@ -50,7 +50,7 @@ def _load(sheet: AnswerSheet, message: str) -> None:
 
 def _load_demo():
     _load(
-        read_answers((EXAMPLES / "seed-answers.json").read_bytes()),
+        read_answers(shipped("seed-answers.json")),
         "Loaded the seed's own worked answer, mistakes and all.",
     )
 

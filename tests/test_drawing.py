@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from nnviz.drawing import BINS, COLORSCALE, MIN_WIDTH, default_mode, figure
 from nnviz.engine import step
-from nnviz.figure import BINS, COLORSCALE, MIN_WIDTH, default_mode, figure
 from nnviz.functions import Activation
 from nnviz.lesson import steps
 from nnviz.problem import preset
