@@ -37,16 +37,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log, script: str = "app.py", cwd: Path = ROOT) -> subprocess.Popen:
-    """`streamlit run app.py` (or another script) from the repository's top folder (or another
-    checkout's, whose .streamlit/config.toml it reads), in its own process group."""
+def start_server(
+    port: int,
+    log,
+    script: str = "app.py",
+    cwd: Path = ROOT,
+    command: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """`streamlit run app.py` (or another script, or another command such as `nnviz app`) from
+    the repository's top folder (or another checkout's, whose .streamlit/config.toml it reads),
+    in its own process group."""
     return subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            script,
+            *(command or [sys.executable, "-m", "streamlit", "run", script]),
             "--server.port",
             str(port),
             "--server.address",
@@ -59,6 +63,7 @@ def start_server(port: int, log, script: str = "app.py", cwd: Path = ROOT) -> su
             "false",
         ],
         cwd=cwd,
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
