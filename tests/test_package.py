@@ -122,6 +122,7 @@ def test_the_installed_command_solves_the_seed_from_the_root_folder(installed):
     for label, values in seed.items():
         assert [float(v) for v in _row(lines, label)] == pytest.approx(values, abs=5e-6), label
 
+
 def _row(lines: list[str], label: str) -> list[str]:
     (line,) = [s for s in lines if s.split(" =")[0].strip() == label]
     return line.split("=", 1)[1].split()
@@ -261,3 +262,41 @@ def test_a_deprecation_inside_a_third_party_package_is_shown_not_raised():
         warnings.warn_explicit("old", DeprecationWarning, "lib.py", 1, module="somelib.core")
         warnings.warn_explicit("old", FutureWarning, "lib.py", 2, module="nnvizish")
     assert [w.category for w in seen] == [DeprecationWarning, FutureWarning]
+
+
+# --- the public API ---------------------------------------------------------------------------
+
+
+def test_the_public_api_is_what_the_readme_lists():
+    import nnviz
+
+    listed = "Problem ProblemError load preset step Pass gradient_check steps Step figure train"
+    listed += " Training loss_curve check read_answers"
+    assert sorted(nnviz.__all__) == sorted(listed.split())
+    assert set(nnviz.__all__) <= set(dir(nnviz))
+    namespace: dict = {}
+    exec("from nnviz import *", namespace)
+    assert (
+        namespace["step"](namespace["preset"]("seed")).forward.loss == step(preset()).forward.loss
+    )
+    assert callable(namespace["figure"])  # the function, not the module that draws it
+    with pytest.raises(AttributeError, match="no attribute 'solve'"):
+        nnviz.solve  # noqa: B018
+
+
+def test_the_command_line_does_not_load_plotly_or_streamlit():
+    """It starts in the time Python and NumPy take, to be scripted over many problems."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys, nnviz.cli, nnviz; print(json.dumps(list(sys.modules)))",
+        ],
+        cwd="/",
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    modules = set(json.loads(loaded.stdout))
+    assert {"nnviz.cli", "numpy"} <= modules
+    assert not {"plotly", "streamlit", "nnviz.drawing", "nnviz.curves"} & modules
