@@ -28,12 +28,12 @@ import numpy as np  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 from plotly.colors import sample_colorscale  # noqa: E402
 
-from nnviz.drawing import COLORSCALE, default_mode, edge_values, figure  # noqa: E402
-from nnviz.engine import step as run_step  # noqa: E402
-from nnviz.functions import Activation  # noqa: E402
-from nnviz.lesson import steps  # noqa: E402
-from nnviz.problem import preset  # noqa: E402
-from nnviz.ui.state import random_problem  # noqa: E402
+from nnviz.core.engine import step as run_step  # noqa: E402
+from nnviz.core.functions import Activation  # noqa: E402
+from nnviz.core.networks import random_problem  # noqa: E402
+from nnviz.core.problem import preset  # noqa: E402
+from nnviz.plots.network import COLORSCALE, default_mode, edge_values, figure  # noqa: E402
+from nnviz.teaching.lesson import steps  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import (  # noqa: E402
@@ -100,7 +100,7 @@ def naive_figure(p, step, mode: str) -> go.Figure:
 
 
 def bench_figure() -> None:
-    print("1. Network figure: nnviz.drawing.figure vs one trace per edge (median per build)")
+    print("1. Network figure: nnviz.plots.network.figure vs one trace per edge (median per build)")
     relu, softmax = Activation("relu"), Activation("softmax")
     networks = [("3-4-2 (seed)", preset("seed"))]
     for layers in ([16, 32, 32, 10], [64, 64, 64, 64]):

@@ -67,9 +67,9 @@ from bench_sessions import (  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from test_sessions import socket_student  # noqa: E402
 
-from nnviz.engine import step  # noqa: E402
-from nnviz.grading import quantities, true_value  # noqa: E402
-from nnviz.problem import Problem  # noqa: E402
+from nnviz.core.engine import step  # noqa: E402
+from nnviz.core.problem import Problem  # noqa: E402
+from nnviz.teaching.grading import quantities, true_value  # noqa: E402
 from nnviz.ui.train import most_iterations  # noqa: E402
 
 OLD_COMMIT = "cf78264"

@@ -20,9 +20,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nnviz.engine import step  # noqa: E402
-from nnviz.problem import preset  # noqa: E402
-from nnviz.training import HISTORY_FLOATS, train  # noqa: E402
+from nnviz.core.engine import step  # noqa: E402
+from nnviz.core.problem import preset  # noqa: E402
+from nnviz.core.training import HISTORY_FLOATS, train  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
 from test_training import wide_and_deep  # noqa: E402

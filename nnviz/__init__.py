@@ -14,21 +14,21 @@ the lesson, starts in the time NumPy takes.
 import importlib
 
 _MODULE = {
-    "Pass": "engine",
-    "Problem": "problem",
-    "ProblemError": "problem",
-    "Step": "lesson",
-    "Training": "training",
-    "check": "grading",
-    "figure": "drawing",
-    "gradient_check": "engine",
-    "load": "problem",
-    "loss_curve": "curves",
-    "preset": "problem",
-    "read_answers": "grading",
-    "step": "engine",
-    "steps": "lesson",
-    "train": "training",
+    "Pass": "core.engine",
+    "Problem": "core.problem",
+    "ProblemError": "core.problem",
+    "Step": "teaching.lesson",
+    "Training": "core.training",
+    "check": "teaching.grading",
+    "figure": "plots.network",
+    "gradient_check": "core.engine",
+    "load": "core.problem",
+    "loss_curve": "plots.curves",
+    "preset": "core.problem",
+    "read_answers": "teaching.grading",
+    "step": "core.engine",
+    "steps": "teaching.lesson",
+    "train": "core.training",
 }
 __all__ = sorted(_MODULE)
 

@@ -18,12 +18,12 @@ import sys
 
 import numpy as np
 
-from nnviz import worksheet
-from nnviz.engine import Pass, step
-from nnviz.grading import ATOL, RTOL, check, element_name, read_answers
-from nnviz.notation import layer_symbols, number
-from nnviz.problem import Problem, ProblemError, dumps, load, preset, read_file
-from nnviz.training import MAX_ITERATIONS, Training, train
+from nnviz.core.engine import Pass, step
+from nnviz.core.notation import element_name, layer_symbols, number
+from nnviz.core.problem import Problem, ProblemError, dumps, load, preset, read_file
+from nnviz.core.training import MAX_ITERATIONS, Training, train
+from nnviz.teaching import worksheet
+from nnviz.teaching.grading import ATOL, RTOL, check, read_answers
 
 
 class UsageError(Exception):

@@ -11,8 +11,8 @@ import pytest
 from shown import shown
 from streamlit.testing.v1 import AppTest
 
-from nnviz import share
-from nnviz.problem import Problem, preset
+from nnviz.core.problem import Problem, preset
+from nnviz.files import share
 from nnviz.ui import heavy
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -276,7 +276,7 @@ def test_answers_for_the_given_x_and_target_are_marked_without_working(tmp_path)
     assert marks["x", (1,)]["status"] == marks["o*", (1,)]["status"] == "correct"
     assert marks["u", (3,)]["status"] == "correct"
 
-    from nnviz.grading import read_answers
+    from nnviz.teaching.grading import read_answers
 
     at = opened(tab="Check answers")
     at.session_state["sheet"] = read_answers(json.dumps(sheet))

@@ -4,7 +4,7 @@ name supplies is shown as the text it is, never as Markdown.
 A title, a quoted value or a file name that holds a link, an image, a formula, a colour or a
 bare address must not become one: no element of the page may point at the attacker's host, no
 request may leave for it, no formula but the lecture's own may be drawn, and nothing may grow
-wider than the window. And the user's text must still be readable as typed: nnviz.text puts an
+wider than the window. And the user's text must still be readable as typed: nnviz.core.text puts an
 invisible U+2060 WORD JOINER into it here and there, which is ignored when comparing.
 
 The server and the browser come from conftest.py; without /usr/bin/chromium these tests are
@@ -26,8 +26,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from test_browser import TIMEOUT_MS, wait_idle
 from test_browser_panels import open_app
 
-from nnviz import share
-from nnviz.problem import Problem
+from nnviz.core.problem import Problem
+from nnviz.files import share
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = json.loads((ROOT / "examples" / "seed-problem.json").read_text())

@@ -31,7 +31,7 @@ from test_browser import (
     weight_hover,
 )
 
-from nnviz.problem import Problem, preset
+from nnviz.core.problem import Problem, preset
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_JSON = (ROOT / "examples" / "seed-problem.json").read_bytes()

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz.engine import step
-from nnviz.problem import Problem, preset
-from nnviz.training import train
+from nnviz.core.engine import step
+from nnviz.core.problem import Problem, preset
+from nnviz.core.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
 

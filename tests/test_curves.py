@@ -4,11 +4,18 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnviz.curves import MAX_LINES, MAX_POINTS, loss_curve, output_paths, thinned, weight_paths
-from nnviz.engine import step
-from nnviz.problem import preset
-from nnviz.training import train
-from nnviz.ui.state import random_problem
+from nnviz.core.engine import step
+from nnviz.core.networks import random_problem
+from nnviz.core.problem import preset
+from nnviz.core.training import train
+from nnviz.plots.curves import (
+    MAX_LINES,
+    MAX_POINTS,
+    loss_curve,
+    output_paths,
+    thinned,
+    weight_paths,
+)
 
 
 @given(st.integers(1, 10**6))

@@ -5,7 +5,7 @@ import threading
 import plotly.graph_objects as go
 import pytest
 
-from nnviz import export
+from nnviz.files import export
 from nnviz.ui.downloads import file_maker
 
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from nnviz.engine import backward, forward, gradient_check, step, update
-from nnviz.problem import Problem, preset
+from nnviz.core.engine import backward, forward, gradient_check, step, update
+from nnviz.core.problem import Problem, preset
 
 TOL = 1e-9
 
@@ -356,7 +356,7 @@ def test_a_small_step_does_not_raise_the_loss(problem, eta):
 
 def test_gradient_check_catches_a_wrong_gradient(monkeypatch):
     """The check can fail: break backprop's ELU derivative and it reports it."""
-    from nnviz import functions
+    from nnviz.core import functions
 
     def wrong(self, u, h, grad_h):
         return grad_h  # as if ELU'(u) were 1 everywhere: the seed answer's own slip

@@ -13,11 +13,11 @@ import plotly.graph_objects as go
 import pytest
 from choreographer.browsers.chromium import Chromium
 
-from nnviz import export
-from nnviz.drawing import figure
-from nnviz.engine import step
-from nnviz.lesson import steps
-from nnviz.problem import preset
+from nnviz.core.engine import step
+from nnviz.core.problem import preset
+from nnviz.files import export
+from nnviz.plots.network import figure
+from nnviz.teaching.lesson import steps
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SVG = "{http://www.w3.org/2000/svg}svg"

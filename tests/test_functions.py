@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from nnviz.functions import ACTIVATION_NAMES, LOSSES, Activation
+from nnviz.core.functions import ACTIVATION_NAMES, LOSSES, Activation
 
 ELEMENTWISE = [
     Activation("elu", 1.0),

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz.grading import AnswerError, check, read_answers
-from nnviz.problem import preset
+from nnviz.core.problem import preset
+from nnviz.teaching.grading import AnswerError, check, read_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = ROOT / "examples" / "seed-answers.json"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from nnviz import problem as problem_module
-from nnviz.grading import AnswerError, check, read_answers
-from nnviz.problem import Problem, ProblemError, load, preset
+from nnviz.core import problem as problem_module
+from nnviz.core.problem import Problem, ProblemError, load, preset
+from nnviz.teaching.grading import AnswerError, check, read_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = json.loads((ROOT / "examples" / "seed-problem.json").read_text())

@@ -6,11 +6,11 @@ from itertools import pairwise
 import pytest
 from seed import TITLES as SEED_TITLES
 
-from nnviz.engine import step
-from nnviz.functions import Activation
-from nnviz.lesson import MAX_LINES, short, step_count, steps
-from nnviz.problem import Problem, preset
-from nnviz.ui.state import random_problem
+from nnviz.core.engine import step
+from nnviz.core.functions import Activation
+from nnviz.core.networks import random_problem
+from nnviz.core.problem import Problem, preset
+from nnviz.teaching.lesson import MAX_LINES, short, step_count, steps
 
 
 @pytest.fixture(scope="module")

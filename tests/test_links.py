@@ -12,9 +12,9 @@ from seed import TITLES
 from shown import shown
 from streamlit.testing.v1 import AppTest
 
-from nnviz.problem import Problem, preset
-from nnviz.share import PARAM, STEP, decode, encode
-from nnviz.ui.state import random_problem
+from nnviz.core.networks import random_problem
+from nnviz.core.problem import Problem, preset
+from nnviz.files.share import PARAM, STEP, decode, encode
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nnviz.notation import layer_symbols, number
+from nnviz.core.notation import layer_symbols, number
 
 
 def test_one_hidden_layer_speaks_the_seeds_language():

@@ -21,8 +21,8 @@ from conftest import SERVER_START_TIMEOUT, free_port, start_server, stop_server,
 from packaging.requirements import Requirement
 from playwright.sync_api import Page, expect
 
-from nnviz.engine import step
-from nnviz.problem import preset
+from nnviz.core.engine import step
+from nnviz.core.problem import preset
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -250,7 +250,7 @@ def test_numpy_floating_point_warnings_are_errors():
         np.exp(np.float64(1000.0))
 
 
-@pytest.mark.parametrize("module", ["nnviz.engine", "nnviz", "test_package", "conftest"])
+@pytest.mark.parametrize("module", ["nnviz.core.engine", "nnviz", "test_package", "conftest"])
 def test_a_deprecation_this_project_causes_is_an_error(module):
     with pytest.raises(DeprecationWarning):
         warnings.warn_explicit("old", DeprecationWarning, "x.py", 1, module=module)
@@ -299,4 +299,4 @@ def test_the_command_line_does_not_load_plotly_or_streamlit():
     )
     modules = set(json.loads(loaded.stdout))
     assert {"nnviz.cli", "numpy"} <= modules
-    assert not {"plotly", "streamlit", "nnviz.drawing", "nnviz.curves"} & modules
+    assert not {"plotly", "streamlit", "nnviz.plots.network", "nnviz.plots.curves"} & modules

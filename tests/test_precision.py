@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpmath import mp, mpf
 
-from nnviz.engine import step
-from nnviz.functions import LOSSES, Activation
-from nnviz.problem import Problem
+from nnviz.core.engine import step
+from nnviz.core.functions import LOSSES, Activation
+from nnviz.core.problem import Problem
 
 # 60 digits: 18 go to a logit of 1e18 and 40 are left. The reference never subtracts nearly
 # equal numbers where the result matters, since it writes ln(1 + x) as log1p(x), e^u - 1 as

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnviz.problem import (
+from nnviz.core.problem import (
     FORMAT,
     LIMIT,
     MAX_BYTES,

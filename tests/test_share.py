@@ -18,11 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnviz import engine
-from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS
-from nnviz.lesson import step_count
-from nnviz.problem import LIMIT, MAX_BYTES, MAX_TITLE, Problem, ProblemError, preset
-from nnviz.share import (
+from nnviz.core import engine
+from nnviz.core.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS
+from nnviz.core.problem import LIMIT, MAX_BYTES, MAX_TITLE, Problem, ProblemError, preset
+from nnviz.files.share import (
     ITERATION,
     MAX_ITERATION,
     MAX_LINK,
@@ -34,6 +33,7 @@ from nnviz.share import (
     from_query,
     query,
 )
+from nnviz.teaching.lesson import step_count
 
 DAMAGED = "The share link is damaged: "
 SEED_LINK_BOUND = 320  # measured: 300 characters

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from nnviz.engine import step
-from nnviz.functions import Activation
-from nnviz.problem import Problem, ProblemError, preset
-from nnviz.ui.state import Lecture, random_problem, rebuild, with_values
+from nnviz.core.engine import step
+from nnviz.core.functions import Activation
+from nnviz.core.networks import random_problem, with_architecture
+from nnviz.core.problem import Problem, ProblemError, preset
+from nnviz.ui.state import Lecture, with_values
 
 N = 11  # steps of the seed lecture
 
@@ -92,17 +93,17 @@ def test_a_target_that_is_no_distribution_is_named():
 
 
 def test_a_new_shape_draws_new_weights_with_a_notice():
-    problem, notice = rebuild(preset("seed"), layers=[3, 5, 2], seed=4)
+    problem, notice = with_architecture(preset("seed"), layers=[3, 5, 2], seed=4)
     assert problem.layers == (3, 5, 2) and problem.weights[0].shape == (5, 3)
     assert notice == (
         "The layer sizes changed, so every weight was drawn again at random (seed 4)."
     )
-    again, _ = rebuild(preset("seed"), layers=[3, 5, 2], seed=4)
+    again, _ = with_architecture(preset("seed"), layers=[3, 5, 2], seed=4)
     np.testing.assert_array_equal(problem.weights[0], again.weights[0])
 
 
 def test_a_loss_gets_the_output_layer_it_needs():
-    problem, notice = rebuild(preset("tutorial"), loss="cross_entropy")
+    problem, notice = with_architecture(preset("tutorial"), loss="cross_entropy")
     assert problem.activations[-1].name == "softmax" and problem.loss.name == "cross_entropy"
     assert "the output layer is now softmax" in notice
     np.testing.assert_array_equal(problem.weights[1], preset("tutorial").weights[1])
@@ -110,7 +111,7 @@ def test_a_loss_gets_the_output_layer_it_needs():
 
 def test_an_output_layer_change_moves_the_loss_along():
     activations = [Activation("elu"), Activation("tanh")]
-    problem, notice = rebuild(preset("seed"), activations=activations)
+    problem, notice = with_architecture(preset("seed"), activations=activations)
     assert problem.loss.name == "squared_error" and "the loss is now squared_error" in notice
 
 
@@ -121,14 +122,14 @@ def test_a_target_the_new_loss_cannot_take_becomes_one_hot():
         "target": [2.0, -1.0],
         "activations": ["elu", "tanh"],
     }
-    problem, notice = rebuild(Problem.from_dict(data), loss="binary_cross_entropy")
+    problem, notice = with_architecture(Problem.from_dict(data), loss="binary_cross_entropy")
     assert problem.target.tolist() == [1.0, 0.0] and "one-hot" in notice
 
 
 def test_biases_on_and_off():
-    on, notice = rebuild(preset("seed"), biases=True)
+    on, notice = with_architecture(preset("seed"), biases=True)
     assert [b.tolist() for b in on.biases] == [[0.0] * 4, [0.0] * 2] and "Biases" in notice
-    off, notice = rebuild(on, biases=False)
+    off, notice = with_architecture(on, biases=False)
     assert off.biases is None and notice is None
 
 
@@ -142,11 +143,11 @@ def test_random_problems_are_valid_and_repeatable():
 
 def test_a_new_architecture_of_the_same_shape_keeps_the_place():
     lecture = Lecture([preset("seed")], step=5)
-    problem, notice = rebuild(lecture.problem, biases=True)
-    lecture.rebuild(problem, notice)
+    problem, notice = with_architecture(lecture.problem, biases=True)
+    lecture.change_architecture(problem, notice)
     assert (lecture.step, lecture.rev, lecture.notice) == (5, 1, notice)
-    problem, notice = rebuild(lecture.problem, layers=[3, 3, 2])
-    lecture.rebuild(problem, notice)
+    problem, notice = with_architecture(lecture.problem, layers=[3, 3, 2])
+    lecture.change_architecture(problem, notice)
     assert (lecture.step, lecture.rev) == (0, 2)
 
 

@@ -20,11 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine import problems
 
-from nnviz import training
-from nnviz.engine import forward, step
-from nnviz.functions import LOSSES, Activation
-from nnviz.problem import LIMIT, Problem, preset
-from nnviz.training import MAX_ITERATIONS, STOPS, train
+from nnviz.core import training
+from nnviz.core.engine import forward, step
+from nnviz.core.functions import LOSSES, Activation
+from nnviz.core.problem import LIMIT, Problem, preset
+from nnviz.core.training import MAX_ITERATIONS, STOPS, train
 
 TOL = 1e-9
 

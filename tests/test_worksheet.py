@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from seed import TITLES as STEP_TITLES
 
-import nnviz.text
-from nnviz.engine import step
-from nnviz.problem import Problem, preset
-from nnviz.worksheet import _SPECIAL, PREAMBLE, _escape, latex, markdown
+import nnviz.core.text
+from nnviz.core.engine import step
+from nnviz.core.problem import Problem, preset
+from nnviz.teaching.worksheet import _SPECIAL, PREAMBLE, _escape, latex, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = step(preset("seed"))
@@ -66,9 +66,9 @@ def test_the_command_line_writes_both():
 
 
 def test_a_large_network_gets_every_line_on_paper_but_not_on_screen():
-    from nnviz.functions import Activation
-    from nnviz.lesson import MAX_LINES, steps
-    from nnviz.ui.state import random_problem
+    from nnviz.core.functions import Activation
+    from nnviz.core.networks import random_problem
+    from nnviz.teaching.lesson import MAX_LINES, steps
 
     activations = [Activation("tanh"), Activation("softmax")]
     p = step(random_problem([4, 16, 3], activations, "cross_entropy", False, seed=3))
@@ -247,7 +247,7 @@ HOSTILE_MARKDOWN = [
 def test_the_markdown_title_is_escaped(title):
     """Every character of Markdown's syntax is escaped, `$` of a formula too."""
     heading = markdown(titled(title)).splitlines()[0]
-    assert heading == f"# Worked solution: {nnviz.text.markdown(title)}"
+    assert heading == f"# Worked solution: {nnviz.core.text.markdown(title)}"
     assert not re.search(r"(?<!\\)[$\[\]<>`*_&!]", heading.removeprefix("# "))
 
 
@@ -257,7 +257,7 @@ def test_the_markdown_title_renders_as_typed(title):
     link, an image or HTML; the step headings are their own text too, unescaped."""
     markdown_it = pytest.importorskip("markdown_it")
     rendered = markdown_it.MarkdownIt("commonmark").render(markdown(titled(title)))
-    rendered = rendered.replace(nnviz.text.JOINER, "")
+    rendered = rendered.replace(nnviz.core.text.JOINER, "")
     headings = re.findall(r"<h([12])>(.*?)</h\1>", rendered)
     assert headings[0] == ("1", as_html(f"Worked solution: {title}"))
     assert headings[1:] == [("2", as_html(f"Step {k}: {s}")) for k, s in enumerate(STEP_TITLES, 1)]

@@ -13,13 +13,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz import worksheet
-from nnviz.drawing import MODES, default_mode, figure
-from nnviz.engine import step as run_step
-from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation
-from nnviz.lesson import step_count, steps
-from nnviz.notation import layer_symbols, neuron_names, number
-from nnviz.problem import (
+from nnviz.core.engine import step as run_step
+from nnviz.core.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation
+from nnviz.core.networks import random_problem, with_architecture
+from nnviz.core.notation import layer_symbols, neuron_names, number
+from nnviz.core.problem import (
     MAX_LAYERS,
     MAX_NEURONS,
     PRESETS,
@@ -28,13 +26,16 @@ from nnviz.problem import (
     describe,
     preset,
 )
+from nnviz.plots.network import MODES, default_mode, figure
+from nnviz.teaching import worksheet
+from nnviz.teaching.lesson import step_count, steps
 from nnviz.ui import say
 from nnviz.ui.check import check_tab
 from nnviz.ui.downloads import export_buttons
 from nnviz.ui.files import files_sidebar, first_lecture
 from nnviz.ui.gradcheck import gradient_tab
 from nnviz.ui.quiz import quiz
-from nnviz.ui.state import Lecture, on_screen, random_problem, rebuild, with_values
+from nnviz.ui.state import Lecture, on_screen, with_values
 from nnviz.ui.train import train_tab
 
 PRESET_LABELS = {
@@ -336,7 +337,7 @@ def _sidebar(lecture: Lecture) -> None:
 
 
 def _apply(problem, notice):
-    st.session_state.lecture.rebuild(problem, notice)
+    st.session_state.lecture.change_architecture(problem, notice)
 
 
 def _choose_preset():
@@ -358,14 +359,14 @@ def _change_layers(key):
         lecture.rev += 1  # the box shows the sizes in force again
         return
     if layers != list(lecture.problem.layers):
-        _apply(*rebuild(lecture.problem, layers=layers, seed=st.session_state.seed))
+        _apply(*with_architecture(lecture.problem, layers=layers, seed=st.session_state.seed))
 
 
 def _change_activation(l, key):
     lecture = st.session_state.lecture
     activations = list(lecture.problem.activations)
     activations[l] = Activation(st.session_state[key])
-    _apply(*rebuild(lecture.problem, activations=activations))
+    _apply(*with_architecture(lecture.problem, activations=activations))
 
 
 def _change_parameter(l, key):
@@ -375,7 +376,7 @@ def _change_parameter(l, key):
     try:
         data = lecture.problem.to_dict()
         data["activations"][l] = Activation(activations[l].name, value).to_json()
-        lecture.rebuild(Problem.from_dict(data))
+        lecture.change_architecture(Problem.from_dict(data))
     except ProblemError as e:
         lecture.refusal = f"Not changed: {on_screen(str(e))}."
         lecture.rev += 1
@@ -383,7 +384,7 @@ def _change_parameter(l, key):
 
 def _rebuild_from(what, key):
     lecture = st.session_state.lecture
-    _apply(*rebuild(lecture.problem, **{what: st.session_state[key]}))
+    _apply(*with_architecture(lecture.problem, **{what: st.session_state[key]}))
 
 
 def _randomise():

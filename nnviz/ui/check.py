@@ -7,18 +7,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz.grading import (
+from nnviz.core.notation import element_name
+from nnviz.core.problem import Problem, shipped
+from nnviz.teaching.grading import (
     ATOL,
     RTOL,
     AnswerError,
     AnswerSheet,
     Report,
     check,
-    element_name,
     quantities,
     read_answers,
 )
-from nnviz.problem import Problem, shipped
 from nnviz.ui import say
 from nnviz.ui.state import Lecture
 

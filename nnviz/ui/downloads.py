@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnviz import export
+from nnviz.files import export
 from nnviz.ui import say
 
 FAILURES = "export_failures"  # session-state key: figure key -> why its last image failed

@@ -8,8 +8,8 @@ import re
 
 import streamlit as st
 
-from nnviz import share
-from nnviz.problem import Problem, dumps, preset
+from nnviz.core.problem import Problem, dumps, preset
+from nnviz.files import share
 from nnviz.ui.state import Lecture
 
 SHARED = "shared"  # session-state key: the (problem, step) the address bar holds, if any

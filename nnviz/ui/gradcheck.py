@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz.engine import forward, gradient_check
-from nnviz.grading import element_name
-from nnviz.notation import layer_symbols
+from nnviz.core.engine import forward, gradient_check
+from nnviz.core.notation import element_name, layer_symbols
 from nnviz.ui.heavy import turn
 from nnviz.ui.state import Lecture
 

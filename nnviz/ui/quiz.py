@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz.engine import Pass
-from nnviz.grading import ATOL, RTOL, element_name, quantities, true_value, within
-from nnviz.lesson import Step
+from nnviz.core.engine import Pass
+from nnviz.core.notation import element_name
+from nnviz.teaching.grading import ATOL, RTOL, quantities, true_value, within
+from nnviz.teaching.lesson import Step
 from nnviz.ui.state import Lecture
 
 KINDS = {"pre", "post", "loss", "grad_post", "grad_pre", "grad_weights"}

@@ -1,12 +1,12 @@
 """What the page says in words that may come, even in part, from outside: a title, a file's
 name, a value quoted in a refusal. Streamlit renders all of these as Markdown, so each goes
-through `nnviz.text.markdown` here and is shown as typed, never as a link, image or formula."""
+through `nnviz.core.text.markdown` here and is shown as typed, never as a link, image or formula."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from nnviz.text import markdown
+from nnviz.core.text import markdown
 
 
 def title(text: str) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnviz.curves import loss_curve, output_paths, weight_paths
-from nnviz.training import MAX_ITERATIONS, Training, train
+from nnviz.core.training import MAX_ITERATIONS, Training, train
+from nnviz.plots.curves import loss_curve, output_paths, weight_paths
 from nnviz.ui import say
 from nnviz.ui.downloads import export_buttons
 from nnviz.ui.heavy import turn

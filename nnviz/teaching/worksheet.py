@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from nnviz import text
-from nnviz.engine import Pass
-from nnviz.lesson import every_entry, steps
+from nnviz.core import text
+from nnviz.core.engine import Pass
+from nnviz.teaching.lesson import every_entry, steps
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}

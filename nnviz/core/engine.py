@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnviz.problem import Problem
+from nnviz.core.problem import Problem
 
 SOLUTION_FORMAT = "nnviz-solution/1"
 

@@ -45,3 +45,11 @@ def number(value: float, decimals: int = 4) -> str:
         return f"{value:.{decimals}e}"
     text = f"{value:.{decimals}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def element_name(symbol: str, index: tuple[int, ...]) -> str:
+    """u_3, dL/dw_12, L."""
+    if not index:
+        return symbol
+    sep = "," if any(i >= 10 for i in index) else ""
+    return f"{symbol}_{sep.join(map(str, index))}"

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnviz.engine import Pass, step
-from nnviz.lesson import board_lines, steps, working
-from nnviz.notation import layer_symbols
-from nnviz.problem import Problem, ProblemError, describe, preset, read_json
+from nnviz.core.engine import Pass, step
+from nnviz.core.notation import element_name, layer_symbols
+from nnviz.core.problem import Problem, ProblemError, describe, preset, read_json
+from nnviz.teaching.lesson import board_lines, steps, working
 
 ANSWERS_FORMAT = "nnviz-answers/1"
 CHECK_FORMAT = "nnviz-check/1"
@@ -372,14 +372,6 @@ class Report:
             "summary": self.summary(),
             "items": [i.to_dict() for i in self.items],
         }
-
-
-def element_name(symbol: str, index: tuple[int, ...]) -> str:
-    """u_3, dL/dw_12, L."""
-    if not index:
-        return symbol
-    sep = "," if any(i >= 10 for i in index) else ""
-    return f"{symbol}_{sep.join(map(str, index))}"
 
 
 def check(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:

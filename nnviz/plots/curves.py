@@ -10,9 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from nnviz.grading import element_name
-from nnviz.notation import layer_symbols
-from nnviz.training import Training
+from nnviz.core.notation import element_name, layer_symbols
+from nnviz.core.training import Training
 
 MAX_POINTS = 1000  # about the pixels across a chart: more only slows every rerun
 MAX_LINES = 64  # weights drawn per layer; a 64x64 layer's 4096 lines would be a grey blur

@@ -17,8 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from nnviz.engine import Pass
-from nnviz.notation import layer_symbols
+from nnviz.core.engine import Pass
+from nnviz.core.notation import layer_symbols
 
 MAX_LINES = 12  # entries per step; a large layer shows the first ones, then how many more
 _ENTRIES = ContextVar("entries", default=MAX_LINES)  # every_entry() lifts the limit

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from nnviz.drawing import BINS, COLORSCALE, MIN_WIDTH, default_mode, figure
-from nnviz.engine import step
-from nnviz.functions import Activation
-from nnviz.lesson import steps
-from nnviz.problem import preset
-from nnviz.ui.state import random_problem
+from nnviz.core.engine import step
+from nnviz.core.functions import Activation
+from nnviz.core.networks import random_problem
+from nnviz.core.problem import preset
+from nnviz.plots.network import BINS, COLORSCALE, MIN_WIDTH, default_mode, figure
+from nnviz.teaching.lesson import steps
 
 SEED_V = [[-1.0, 2.0, 0.0], [0.5, -1.0, 1.0], [1.5, 2.0, -0.4], [0.2, 0.1, 0.3]]
 SEED_W = [[1.0, 1.0, 0.5, 0.5], [0.3, 0.4, 0.5, 0.1]]

@@ -19,8 +19,8 @@ from importlib import resources
 
 import numpy as np
 
-from nnviz.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation, Loss
-from nnviz.text import clip
+from nnviz.core.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation, Loss
+from nnviz.core.text import clip
 
 FORMAT = "nnviz-problem/1"
 MAX_BYTES = 1_000_000

@@ -20,8 +20,8 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from nnviz.lesson import step_count
-from nnviz.problem import MAX_BYTES, Problem, ProblemError, describe, preset, read_json
+from nnviz.core.problem import MAX_BYTES, Problem, ProblemError, describe, preset, read_json
+from nnviz.teaching.lesson import step_count
 
 PARAM = "p"  # the problem
 STEP = "step"  # the step within the iteration, 1-based as people count; optional

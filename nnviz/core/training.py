@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnviz.engine import backward, forward, update
-from nnviz.grading import element_name
-from nnviz.notation import layer_symbols
-from nnviz.problem import LIMIT, Problem
+from nnviz.core.engine import backward, forward, update
+from nnviz.core.notation import element_name, layer_symbols
+from nnviz.core.problem import LIMIT, Problem
 
 FORMAT = "nnviz-training/1"
 STOPS = ("completed", "threshold", "diverged")

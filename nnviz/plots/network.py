@@ -11,9 +11,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from nnviz.engine import Pass
-from nnviz.lesson import Step, short
-from nnviz.notation import layer_symbols, neuron_names, number
+from nnviz.core.engine import Pass
+from nnviz.core.notation import layer_symbols, neuron_names, number
+from nnviz.teaching.lesson import Step, short
 
 MODES = ("weight", "gradient", "update")
 # Red for negative, blue for positive (told apart by red-green colour-blind readers too), and a
