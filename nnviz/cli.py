@@ -24,6 +24,7 @@ from nnviz.core.problem import Problem, ProblemError, dumps, load, preset, read_
 from nnviz.core.training import MAX_ITERATIONS, Training, train
 from nnviz.teaching import worksheet
 from nnviz.teaching.grading import ATOL, RTOL, check, read_answers
+from nnviz.teaching.quantities import plan, value_of
 
 
 class UsageError(Exception):
@@ -133,42 +134,24 @@ def _finite(text: str) -> float:
 
 
 def solution_text(p: Pass) -> str:
-    """Every quantity of one step, in the stepper's order, as aligned rows of numbers."""
-    problem, f, b, new = p.problem, p.forward, p.backward, p.updated
-    names = layer_symbols(problem.layers)
+    """Every quantity of one step, in the lecture's order, as aligned rows of numbers."""
+    lecture = plan(p.problem)
+    sections = {
+        "given": "Given",
+        "forward": "Forward pass",
+        "loss": "Loss",
+        "backward": "Backward pass",
+        "update": f"Update (learning rate {p.problem.learning_rate:g})",
+    }
     rows: list[tuple[str, object]] = []
-
-    def section(title):
-        rows.append((title, None))
-
-    section("Given")
-    rows.append(("x", problem.x))
-    rows.append(("o*", problem.target))
-    for l, s in enumerate(names):
-        rows.append((s.weights, problem.weights[l]))
-        if problem.biases is not None:
-            rows.append((s.biases, problem.biases[l]))
-    section("Forward pass")
-    for l, s in enumerate(names):
-        rows.append((s.pre, f.pre[l]))
-        rows.append((s.post, f.post[l]))
-    section("Loss")
-    rows.append(("L", f.loss))
-    section("Backward pass")
-    for l in reversed(range(len(names))):
-        s = names[l]
-        rows.append((f"dL/d{s.post}", b.grad_post[l]))
-        rows.append((f"dL/d{s.pre}", b.grad_pre[l]))
-        rows.append((f"dL/d{s.weights}", b.grad_weights[l]))
-        if b.grad_biases is not None:
-            rows.append((f"dL/d{s.biases}", b.grad_biases[l]))
-    section(f"Update (learning rate {problem.learning_rate:g})")
-    for l, s in enumerate(names):
-        rows.append((f"{s.weights}_new", new.weights[l]))
-        if new.biases is not None:
-            rows.append((f"{s.biases}_new", new.biases[l]))
-
-    return "\n".join(_heading(problem) + _aligned(rows)) + "\n"
+    section = None
+    for q in lecture.quantities:
+        phase = "given" if q.step is None else lecture.boards[q.step].phase
+        if phase != section:
+            rows.append((sections[phase], None))
+            section = phase
+        rows.append((q.name, value_of(p, q.key)))
+    return "\n".join(_heading(p.problem) + _aligned(rows)) + "\n"
 
 
 def training_text(t: Training) -> str:

@@ -31,7 +31,8 @@ def test_each_step_reveals_what_came_before_and_its_own(seed):
         assert before.reveals <= after.reveals
     assert seed[0].reveals == frozenset()
     assert seed[2].reveals == {("pre", 0), ("post", 0)}
-    assert ("grad_weights", 0) in seed[9].reveals and ("new",) not in seed[9].reveals
+    assert ("grad_weights", 0) in seed[9].reveals and ("weights_new", 0) not in seed[9].reveals
+    assert seed[10].reveals - seed[9].reveals == {("weights_new", 0), ("weights_new", 1)}
 
 
 def test_the_forward_equations_substitute_the_numbers(seed):

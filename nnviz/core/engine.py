@@ -68,41 +68,75 @@ class Pass:
         }
 
 
+# --- the operations of a step: the engine and the grader's student world both use these -------
+
+
+def pre_activation(problem: Problem, l: int, h) -> np.ndarray:
+    """u = W h (+ b) of weight layer l."""
+    u = problem.weights[l] @ h
+    return u if problem.biases is None else u + problem.biases[l]
+
+
+def activation(problem: Problem, l: int, u) -> np.ndarray:
+    """h = f(u); the output layer's through its loss (log-softmax for cross-entropy)."""
+    f = problem.activations[l]
+    return problem.loss.output(u, f) if l == len(problem.weights) - 1 else f.value(u)
+
+
+def output_delta(problem: Problem, z, o, grad_o, z_gave_o: bool = True) -> np.ndarray:
+    """dL/dz: o - o* where the loss is made for the output layer, else back through the output
+    layer's Jacobian. A student's own o is not f(z): then o - o* is taken from o alone."""
+    loss, out = problem.loss, problem.activations[-1]
+    if loss.output_activation == out.name:  # softmax + cross-entropy, sigmoid + binary CE
+        return loss.output_delta(z if z_gave_o else None, o, problem.target)
+    return out.backprop(z, o, grad_o)
+
+
+def hidden_gradient(problem: Problem, l: int, delta) -> np.ndarray:
+    """dL/dh of the layer below weight layer l: W^T dL/du."""
+    return problem.weights[l].T @ delta
+
+
+def weight_gradient(delta, h) -> np.ndarray:
+    """dL/dW = dL/du h^T."""
+    return delta[:, None] * h
+
+
+def descent(value, gradient, eta: float) -> np.ndarray:
+    """One step of gradient descent: value - eta gradient."""
+    return value - eta * gradient
+
+
+# --- the step -----------------------------------------------------------------------------------
+
+
 def forward(problem: Problem) -> Forward:
     pre, post = [], []
-    h = problem.x
-    biases, last = problem.biases, len(problem.weights) - 1
-    for l, (w, f) in enumerate(zip(problem.weights, problem.activations)):
-        u = w @ h
-        if biases is not None:
-            u = u + biases[l]
-        pre.append(u)
-        if l == last:
+    h, last = problem.x, len(problem.weights) - 1
+    for l, f in enumerate(problem.activations):
+        u = pre_activation(problem, l, h)
+        if l == last:  # activation() and the loss's value() in one
             h, loss = problem.loss.evaluate(u, f, problem.target)
         else:
             h = f.value(u)
+        pre.append(u)
         post.append(h)
     return Forward(tuple(pre), tuple(post), loss)
 
 
 def backward(problem: Problem, fwd: Forward) -> Backward:
-    pre, post, target = fwd.pre, fwd.post, problem.target
+    pre, post = fwd.pre, fwd.post
     inputs = (problem.x, *post[:-1])
-    loss, out = problem.loss, problem.activations[-1]
-
-    grad_o = loss.gradient(pre[-1], post[-1], target)
-    if loss.output_activation == out.name:  # softmax + cross-entropy, sigmoid + binary CE
-        delta = loss.output_delta(pre[-1], post[-1], target)  # o - o*
-    else:
-        delta = out.backprop(pre[-1], post[-1], grad_o)
+    grad_o = problem.loss.gradient(pre[-1], post[-1], problem.target)
+    delta = output_delta(problem, pre[-1], post[-1], grad_o)
     # built from the output back, then turned round
-    grad_post, grad_pre, grad_weights = [grad_o], [delta], [delta[:, None] * inputs[-1]]
+    grad_post, grad_pre, grad_weights = [grad_o], [delta], [weight_gradient(delta, inputs[-1])]
     for l in range(len(pre) - 2, -1, -1):
-        grad_h = problem.weights[l + 1].T @ delta
+        grad_h = hidden_gradient(problem, l + 1, delta)
         delta = problem.activations[l].backprop(pre[l], post[l], grad_h)
         grad_post.append(grad_h)
         grad_pre.append(delta)
-        grad_weights.append(delta[:, None] * inputs[l])
+        grad_weights.append(weight_gradient(delta, inputs[l]))
     grad_pre.reverse()
     grad_biases = None if problem.biases is None else tuple(grad_pre)  # dL/db = dL/du
     return Backward(tuple(grad_post[::-1]), tuple(grad_pre), tuple(grad_weights[::-1]), grad_biases)
@@ -111,10 +145,10 @@ def backward(problem: Problem, fwd: Forward) -> Backward:
 def update(problem: Problem, bwd: Backward) -> Problem:
     """Gradient descent: every parameter moves by -eta times its gradient."""
     eta = problem.learning_rate
-    weights = [w - eta * g for w, g in zip(problem.weights, bwd.grad_weights)]
+    weights = [descent(w, g, eta) for w, g in zip(problem.weights, bwd.grad_weights)]
     biases = None
     if problem.biases is not None:
-        biases = [b - eta * g for b, g in zip(problem.biases, bwd.grad_biases)]
+        biases = [descent(b, g, eta) for b, g in zip(problem.biases, bwd.grad_biases)]
     return problem.with_parameters(weights, biases)
 
 

@@ -160,37 +160,63 @@ class Loss:
     latex: str
     gradient_latex: str  # dL/do_k
 
+    def output(self, z, activation: Activation):
+        """o = f(z); through log-softmax for cross-entropy, so that o and L agree."""
+        if self.name == "cross_entropy":
+            return np.exp(_log_softmax(z))
+        return activation.value(z)
+
+    def value(self, z, o, target) -> float:
+        """L(o, o*): from z where z gave this o, so that it stays finite for any logits; from o
+        alone (z None) where o is not f(z), as a student who wrote their own o computes it."""
+        if z is None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if self.name == "cross_entropy":  # terms with o*_k = 0 add nothing
+                    return float(-np.sum(np.where(target > 0, target * np.log(o), 0.0)))
+                if self.name == "binary_cross_entropy":
+                    return float(-np.sum(target * np.log(o) + (1 - target) * np.log(1 - o)))
+        if self.name == "cross_entropy":
+            return float(-(target @ _log_softmax(z)))
+        if self.name == "binary_cross_entropy":
+            # ln o = -softplus(-z) and ln(1 - o) = -softplus(z) for o = sigmoid(z)
+            return float((target * _softplus(-z) + (1.0 - target) * _softplus(z)).sum())
+        return float(0.5 * ((o - target) ** 2).sum())
+
     def evaluate(self, z, activation: Activation, target):
-        """The output o = f(z) and the loss L(o, o*), the loss from z where that keeps it finite."""
+        """o = output(z) and L = value(z, o, o*) at once: the same numbers, with the
+        log-softmax of cross-entropy taken once."""
         if self.name == "cross_entropy":
             log_o = _log_softmax(z)
             return np.exp(log_o), float(-(target @ log_o))
         o = activation.value(z)
-        if self.name == "binary_cross_entropy":
-            # ln o = -softplus(-z) and ln(1 - o) = -softplus(z) for o = sigmoid(z)
-            return o, float((target * _softplus(-z) + (1.0 - target) * _softplus(z)).sum())
-        return o, float(0.5 * ((o - target) ** 2).sum())
+        return o, self.value(z, o, target)
 
     def output_delta(self, z, o, target):
         """dL/dz = o - o* for softmax with cross-entropy and sigmoid with binary cross-entropy,
         written so that it stays exact where o is within rounding of its target: at z = 40,
-        o = 1 - 4e-18 rounds to 1, yet dL/dz = -4e-18 can multiply an activation of 1e18."""
+        o = 1 - 4e-18 rounds to 1, yet dL/dz = -4e-18 can multiply an activation of 1e18.
+        With z None (o is not f(z)), o - o* as it stands."""
         if self.name == "cross_entropy":  # only the largest o can be near 1: 1 - o is the rest
             delta = o - target
             k = np.argmax(o)
             if o[k] > 0.5:
                 delta[k] = (1.0 - target[k]) - (o[:k].sum() + o[k + 1 :].sum())
             return delta
+        if z is None:
+            return o - target
         tail = np.exp(-np.abs(z))  # binary cross-entropy: sigma(-|z|), which is 1 - o for z > 0
         tail = tail / (1.0 + tail)
         return np.where(z > 0, (1.0 - target) - tail, tail - target)
 
     def gradient(self, z, o, target):
         """dL/do. Where it is beyond a double (o* > 0 and o rounds to 0) it is reported at
-        about 1e300 in size rather than as infinity."""
+        about 1e300 in size rather than as infinity. With z None, from o alone."""
         if self.name == "cross_entropy":
             return target / -np.maximum(o, _TINY)
         if self.name == "binary_cross_entropy":
+            if z is None:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return -target / o + (1 - target) / (1 - o)
             # -o*/o + (1 - o*)/(1 - o), with 1/o = 1 + e^-z and 1/(1 - o) = 1 + e^z
             zc = np.clip(z, -_LOG_CEILING, _LOG_CEILING)
             return -target * (1.0 + np.exp(-zc)) + (1.0 - target) * (1.0 + np.exp(zc))

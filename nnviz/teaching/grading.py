@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnviz.core import engine
 from nnviz.core.engine import Pass, step
-from nnviz.core.notation import element_name, layer_symbols
+from nnviz.core.notation import element_name
 from nnviz.core.problem import Problem, ProblemError, describe, preset, read_json
 from nnviz.teaching.lesson import board_lines, steps, working
+from nnviz.teaching.quantities import ALL, COLUMNS, ROWS, SAME, Quantity, plan, value_of
 
 ANSWERS_FORMAT = "nnviz-answers/1"
 CHECK_FORMAT = "nnviz-check/1"
@@ -26,60 +28,9 @@ class AnswerError(ProblemError):
     """An answer sheet that cannot be marked; the message names the symbol and the shape."""
 
 
-@dataclass(frozen=True)
-class Quantity:
-    """One gradable quantity: how the sheet names it, and where the engine keeps it."""
-
-    name: str  # as shown: u, dL/dw, v_new (seed letters) or u1, dL/dW2, W1_new
-    aliases: tuple[str, ...]  # other names a sheet may use: u1 for u, ...
-    kind: str  # x, target, weights, biases, pre, post, loss, grad_*, weights_new, biases_new
-    layer: int | None
-    shape: tuple[int, ...]
-
-
-def quantities(problem: Problem) -> list[Quantity]:
-    """Every quantity a sheet may answer, in the stepper's order."""
-    names = layer_symbols(problem.layers)
-    generic = layer_symbols([0] * (len(problem.layers) + 1))  # W1, u1, h1 at any depth
-    layers, depth = problem.layers, len(problem.weights)
-    has_biases = problem.biases is not None
-    out = [
-        Quantity("x", (), "x", None, (layers[0],)),
-        Quantity("o*", (), "target", None, (layers[-1],)),
-    ]
-
-    def add(kind, l, name, generic_name, shape):
-        alias = (generic_name,) if generic_name != name else ()
-        out.append(Quantity(name, alias, kind, l, shape))
-
-    for l in range(depth):
-        s, g, n = names[l], generic[l], (layers[l + 1],)
-        add("weights", l, s.weights, g.weights, (layers[l + 1], layers[l]))
-        if has_biases:
-            add("biases", l, s.biases, g.biases, n)
-    for l in range(depth):
-        s, g, n = names[l], generic[l], (layers[l + 1],)
-        add("pre", l, s.pre, g.pre, n)
-        add("post", l, s.post, g.post, n)
-    out.append(Quantity("L", (), "loss", None, ()))
-    for l in range(depth - 1, -1, -1):
-        s, g, n = names[l], generic[l], (layers[l + 1],)
-        if l == depth - 1:
-            add("grad_post", l, f"dL/d{s.post}", f"dL/d{g.post}", n)
-            add("grad_pre", l, f"dL/d{s.pre}", f"dL/d{g.pre}", n)
-        add("grad_weights", l, f"dL/d{s.weights}", f"dL/d{g.weights}", (layers[l + 1], layers[l]))
-        if has_biases:
-            add("grad_biases", l, f"dL/d{s.biases}", f"dL/d{g.biases}", n)
-        if l:
-            p, q = names[l - 1], generic[l - 1]
-            add("grad_post", l - 1, f"dL/d{p.post}", f"dL/d{q.post}", (layers[l],))
-            add("grad_pre", l - 1, f"dL/d{p.pre}", f"dL/d{q.pre}", (layers[l],))
-    for l in range(depth - 1, -1, -1):
-        s, g = names[l], generic[l]
-        add("weights_new", l, f"{s.weights}_new", f"{g.weights}_new", (layers[l + 1], layers[l]))
-        if has_biases:
-            add("biases_new", l, f"{s.biases}_new", f"{g.biases}_new", (layers[l + 1],))
-    return out
+def quantities(problem: Problem) -> tuple[Quantity, ...]:
+    """Every quantity a sheet may answer, in the lecture's order."""
+    return plan(problem).quantities
 
 
 # --- the answer sheet -------------------------------------------------------------------------
@@ -171,7 +122,7 @@ def _values(value, q: Quantity, symbol: str) -> np.ndarray:
 @dataclass
 class World:
     """Every quantity as the student's own answers imply it, and which of their wrong answers
-    each element follows from."""
+    each element follows from. By name, in the lecture's order."""
 
     values: dict[str, np.ndarray] = field(default_factory=dict)
     before: dict[str, np.ndarray] = field(default_factory=dict)  # computed, before their answer
@@ -180,141 +131,81 @@ class World:
 
 
 def student_world(problem: Problem, answers: dict, truth: Pass, tol) -> World:
-    """Redo the step from the student's answers (spec section 5)."""
-    world = World()
-    names = {(q.kind, q.layer): q.name for q in quantities(problem)}
-    ok = np.errstate(all="ignore")
-
-    def put(kind, l, value, origin):
-        name = names[(kind, l)]
+    """Redo the step in the student's world (spec section 5): each quantity, in the lecture's
+    order, by the engine's own operations on the student-world values it comes from; then the
+    student's own value, where they gave one, takes its place. With no answers it is the
+    engine's pass, number for number."""
+    world, values, origins, replaced = World(), {}, {}, set()
+    for q in quantities(problem):
+        if q.step is None:  # x, o* and the weights are the problem's own
+            values[q.key] = value_of(truth, q.key)
+            origins[q.key] = np.full(q.shape, frozenset(), dtype=object)
+            continue
+        with np.errstate(all="ignore"):
+            value = np.asarray(_computed(problem, q.key, values, replaced), dtype=float)
         value = np.where(np.isfinite(value), value, np.nan)
-        world.before[name], world.origins_before[name] = value, origin
-        given = answers.get(name)
+        origin = _origin(q, origins)
+        world.before[q.name], world.origins_before[q.name] = value, origin
+        given = answers.get(q.name)
         if given is not None:
-            right = within(given, true_value(truth, problem, kind, l), tol)
-            mine = np.frompyfunc(lambda i: frozenset({(name, i)}), 1, 1)(
+            right = within(given, value_of(truth, q.key), tol)
+            mine = np.frompyfunc(lambda i, name=q.name: frozenset({(name, i)}), 1, 1)(
                 np.arange(given.size).reshape(given.shape)
             )
             origin = np.where(np.isnan(given), origin, np.where(right, frozenset(), mine))
             value = np.where(np.isnan(given), value, given)
-        world.values[name], world.origins[name] = value, origin
-        return value, origin
-
-    def union(*arrays):
-        return np.frompyfunc(lambda *sets: frozenset().union(*sets), len(arrays), 1)(*arrays)
-
-    def all_of(origin):
-        return frozenset().union(*origin.ravel()) if origin.size else frozenset()
-
-    empty = lambda shape: np.full(shape, frozenset(), dtype=object)  # noqa: E731
-    with ok:
-        h, h_origin = problem.x, empty(problem.x.shape)
-        posts, pres = [], []
-        depth = len(problem.weights)
-        for l, (w, f) in enumerate(zip(problem.weights, problem.activations)):
-            u = w @ h + (problem.biases[l] if problem.biases is not None else 0.0)
-            u, u_origin = put("pre", l, u, np.full(len(u), all_of(h_origin), dtype=object))
-            pres.append((u, u_origin))
-            if f.name == "softmax":
-                h, h_origin = put(
-                    "post", l, f.value(u), np.full(len(u), all_of(u_origin), dtype=object)
-                )
-            else:
-                h, h_origin = put("post", l, f.value(u), u_origin)
-            posts.append((h, h_origin))
-        o, o_origin = posts[-1]
-        t = problem.target
-        loss = problem.loss
-        if loss.name == "cross_entropy":
-            value = -np.sum(np.where(t > 0, t * np.log(o), 0.0))
-        elif loss.name == "binary_cross_entropy":
-            value = -np.sum(t * np.log(o) + (1 - t) * np.log(1 - o))
-        else:
-            value = 0.5 * np.sum((o - t) ** 2)
-        put("loss", None, np.array(value), np.array(all_of(o_origin), dtype=object))
-
-        out, z = problem.activations[-1], pres[-1][0]
-        if loss.name == "cross_entropy":
-            grad_o = np.where(t > 0, -t / o, 0.0)
-        elif loss.name == "binary_cross_entropy":
-            grad_o = -t / o + (1 - t) / (1 - o)
-        else:
-            grad_o = o - t
-        grad_o, grad_o_origin = put("grad_post", depth - 1, grad_o, o_origin)
-        if loss.output_activation == out.name:
-            delta, delta_origin = o - t, o_origin
-        elif out.name == "softmax":
-            delta = out.backprop(z, o, grad_o)
-            delta_origin = np.full(len(o), all_of(union(o_origin, grad_o_origin)), dtype=object)
-        else:
-            delta = grad_o * out.derivative(z)
-            delta_origin = union(grad_o_origin, pres[-1][1])
-        delta, delta_origin = put("grad_pre", depth - 1, delta, delta_origin)
-        for l in range(depth - 1, -1, -1):
-            inputs, in_origin = posts[l - 1] if l else (problem.x, empty(problem.x.shape))
-            put(
-                "grad_weights",
-                l,
-                np.outer(delta, inputs),
-                union(delta_origin[:, None], in_origin[None, :]),
-            )
-            if problem.biases is not None:
-                put("grad_biases", l, delta, delta_origin)
-            if l:
-                grad_h = problem.weights[l].T @ delta
-                grad_h, gh_origin = put(
-                    "grad_post",
-                    l - 1,
-                    grad_h,
-                    np.full(len(grad_h), all_of(delta_origin), dtype=object),
-                )
-                u, u_origin = pres[l - 1]
-                delta, delta_origin = put(
-                    "grad_pre",
-                    l - 1,
-                    grad_h * problem.activations[l - 1].derivative(u),
-                    union(gh_origin, u_origin),
-                )
-        eta = problem.learning_rate
-        for l in range(depth - 1, -1, -1):
-            g = world.values[names[("grad_weights", l)]]
-            put(
-                "weights_new",
-                l,
-                problem.weights[l] - eta * g,
-                world.origins[names[("grad_weights", l)]],
-            )
-            if problem.biases is not None:
-                g = world.values[names[("grad_biases", l)]]
-                put(
-                    "biases_new",
-                    l,
-                    problem.biases[l] - eta * g,
-                    world.origins[names[("grad_biases", l)]],
-                )
+            if not np.isnan(given).all():
+                replaced.add(q.key)
+        values[q.key] = world.values[q.name] = value
+        origins[q.key] = world.origins[q.name] = origin
     return world
 
 
-def true_value(truth: Pass, problem: Problem, kind: str, l: int | None) -> np.ndarray:
-    f, b, new = truth.forward, truth.backward, truth.updated
-    return np.asarray(
-        {
-            "x": lambda: problem.x,
-            "target": lambda: problem.target,
-            "weights": lambda: problem.weights[l],
-            "biases": lambda: problem.biases[l],
-            "pre": lambda: f.pre[l],
-            "post": lambda: f.post[l],
-            "loss": lambda: f.loss,
-            "grad_post": lambda: b.grad_post[l],
-            "grad_pre": lambda: b.grad_pre[l],
-            "grad_weights": lambda: b.grad_weights[l],
-            "grad_biases": lambda: b.grad_biases[l],
-            "weights_new": lambda: new.weights[l],
-            "biases_new": lambda: new.biases[l],
-        }[kind](),
-        dtype=float,
-    )
+def _computed(problem: Problem, key: tuple, v: dict, replaced: set) -> np.ndarray:
+    """One quantity from the values it comes from, by the engine's operations."""
+    kind, l = key[0], key[1] if len(key) > 1 else None
+    top = len(problem.weights) - 1
+    below = lambda k: v[("x",)] if k == 0 else v[("post", k - 1)]  # noqa: E731
+    if kind == "pre":
+        return engine.pre_activation(problem, l, below(l))
+    if kind == "post":
+        return engine.activation(problem, l, v[("pre", l)])
+    z, o, t = v.get(("pre", top)), v.get(("post", top)), problem.target
+    z_gave_o = ("post", top) not in replaced  # else their o is not f(z): L, dL/do from o
+    if kind == "loss":
+        return np.asarray(problem.loss.value(z if z_gave_o else None, o, t))
+    if kind == "grad_post" and l == top:
+        return problem.loss.gradient(z if z_gave_o else None, o, t)
+    if kind == "grad_pre" and l == top:
+        return engine.output_delta(problem, z, o, v[("grad_post", top)], z_gave_o)
+    if kind == "grad_weights":
+        return engine.weight_gradient(v[("grad_pre", l)], below(l))
+    if kind == "grad_biases":
+        return v[("grad_pre", l)]
+    if kind == "grad_post":
+        return engine.hidden_gradient(problem, l + 1, v[("grad_pre", l + 1)])
+    if kind == "grad_pre":
+        return problem.activations[l].backprop(v[("pre", l)], v[("post", l)], v[("grad_post", l)])
+    eta, source = problem.learning_rate, "weights" if kind == "weights_new" else "biases"
+    return engine.descent(getattr(problem, source)[l], v[(f"grad_{source}", l)], eta)
+
+
+def _origin(q: Quantity, origins: dict) -> np.ndarray:
+    """Which of the student's wrong answers each element of q follows from: the union, over
+    what q comes from, of all of it, the same element, or the element's row or column."""
+    result = np.full(q.shape, frozenset(), dtype=object)
+    for key, how in q.inputs:
+        source = origins[key]
+        if how == ALL:
+            part = np.full(q.shape, frozenset().union(*source.ravel()), dtype=object)
+        else:
+            part = {SAME: source, ROWS: source[:, None], COLUMNS: source[None, :]}[how]
+        result = _union(result, part)
+    return result
+
+
+def _union(a, b) -> np.ndarray:
+    return np.asarray(np.frompyfunc(frozenset.union, 2, 1)(a, b), dtype=object)
 
 
 def within(given, expected, tol):
@@ -384,7 +275,7 @@ def check(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
         given = answers.get(q.name)
         if given is None:
             continue
-        expected = true_value(truth, problem, q.kind, q.layer)
+        expected = value_of(truth, q.key)
         before = world.before.get(q.name)
         right = within(given, expected, tol)  # every element at once: a sheet may hold 60,000
         carried = np.zeros_like(right)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,24 +17,10 @@ import numpy as np
 
 from nnviz.core.engine import Pass
 from nnviz.core.notation import layer_symbols
+from nnviz.teaching.quantities import plan
 
-MAX_LINES = 12  # entries per step; a large layer shows the first ones, then how many more
-_ENTRIES = ContextVar("entries", default=MAX_LINES)  # every_entry() lifts the limit
-
-
-def _cap() -> int:
-    return _ENTRIES.get()
-
-
-@contextmanager
-def every_entry():
-    """Within it, steps() writes every neuron and weight out: a worksheet lists them all,
-    while the screen shows the first MAX_LINES of a large layer."""
-    token = _ENTRIES.set(sys.maxsize)
-    try:
-        yield
-    finally:
-        _ENTRIES.reset(token)
+MAX_LINES = 12  # entries per step on screen; a large layer shows the first ones, then how many
+ABRIDGED = 4  # terms of a long sum on screen
 
 
 @dataclass(frozen=True)
@@ -88,11 +72,16 @@ def _minus(a: float, b: float) -> str:
     return f"{short(a)} - {short(b)}" if b >= 0 else f"{short(a)} + {short(-b)}"
 
 
-def _capped(lines: list[str], entries: int) -> list[str]:
-    """The general formula and the first _cap() entries, then a count of the rest."""
-    if entries <= _cap():
+def _terms(cap: int) -> int:
+    """Terms of a long sum to write: ABRIDGED on screen, every one without a cap."""
+    return ABRIDGED if cap <= MAX_LINES else cap
+
+
+def _capped(lines: list[str], entries: int, cap: int) -> list[str]:
+    """The general formula and the first `cap` entries, then a count of the rest."""
+    if entries <= cap:
         return lines
-    return [*lines[: _cap() + 1], rf"\vdots \quad \text{{and {entries - _cap()} more}}"]
+    return [*lines[: cap + 1], rf"\vdots \quad \text{{and {entries - cap} more}}"]
 
 
 class _Names:
@@ -130,72 +119,76 @@ def _function(name: str) -> str:
 
 
 def step_count(problem) -> int:
-    """setup; u and h per layer; the loss; the output's delta; dL/dW per layer and dL/dh, dL/du
-    per hidden layer; the update."""
-    depth = len(problem.weights)
-    return 1 + 2 * depth + 1 + 1 + depth + (depth - 1) + 1
+    return len(plan(problem).boards)
 
 
-def steps(p: Pass) -> list[Step]:
-    problem = p.problem
-    depth = len(problem.weights)
-    out = []
-    known: set = set()
-
-    def add(title, phase, layer, reveals, equations):
-        known.update(reveals)
-        out.append(Step(title, phase, layer, frozenset(known), tuple(equations)))
-
-    add("The setup", "setup", None, [], _setup(problem))
-    for l in range(depth):
-        n = _Names(problem, l)
-        s, act = n.plain, problem.activations[l]
-        bias = f" + {s.biases}" if problem.biases is not None else ""
-        add(
-            f"{s.pre} = {s.weights} {n.prev_plain}{bias}", "forward", l, [("pre", l)], _pre(p, l, n)
-        )
-        add(
-            f"{s.post} = {_FUNCTION_NAMES[act.name]}({s.pre})",
-            "forward",
-            l,
-            [("post", l)],
-            _post(p, l, n),
-        )
-    add("The loss L", "loss", None, [("loss",)], _loss(p))
-    n = _Names(problem, depth - 1)
-    s = n.plain
-    fused = problem.loss.output_activation == problem.activations[-1].name
-    title = f"dL/d{s.pre} = {s.post} − o*" if fused else f"dL/d{s.post} and dL/d{s.pre}"
-    add(
-        title,
-        "backward",
-        depth - 1,
-        [("grad_post", depth - 1), ("grad_pre", depth - 1)],
-        _output_delta(p, n, fused),
-    )
-    for l in range(depth - 1, -1, -1):
-        n = _Names(problem, l)
-        biases = f" and dL/d{n.plain.biases}" if problem.biases is not None else ""
-        add(
-            f"dL/d{n.plain.weights}{biases}",
-            "backward",
-            l,
-            [("grad_weights", l)],
-            _grad_weights(p, l, n),
-        )
-        if l:
-            m = _Names(problem, l - 1)
-            add(
-                f"dL/d{m.plain.post} and dL/d{m.plain.pre}",
-                "backward",
-                l,
-                [("grad_post", l - 1), ("grad_pre", l - 1)],
-                _grad_hidden(p, l, n, m),
-            )
-    names = " and ".join(_Names(problem, l).plain.weights for l in range(depth - 1, -1, -1))
-    add(f"The update of {names}", "update", None, [("new",)], _update(p))
+def steps(p: Pass, cap: int | None = MAX_LINES) -> list[Step]:
+    """The lecture of one step, as `plan` orders it. `cap` entries per step at most, as the
+    screen shows them; None writes every one out, as a worked solution must."""
+    cap = sys.maxsize if cap is None else cap
+    out, known = [], set()
+    for board in plan(p.problem).boards:
+        known.update(board.reveals)
+        title, equations = _BOARDS[board.kind](p, board.layer, cap)
+        out.append(Step(title, board.phase, board.layer, frozenset(known), tuple(equations)))
     return out
 
+
+def _setup_board(p: Pass, l, cap):
+    return "The setup", _setup(p.problem, cap)
+
+
+def _pre_board(p: Pass, l: int, cap):
+    n = _Names(p.problem, l)
+    s = n.plain
+    bias = f" + {s.biases}" if p.problem.biases is not None else ""
+    return f"{s.pre} = {s.weights} {n.prev_plain}{bias}", _pre(p, l, n, cap)
+
+
+def _post_board(p: Pass, l: int, cap):
+    n = _Names(p.problem, l)
+    name = _FUNCTION_NAMES[p.problem.activations[l].name]
+    return f"{n.plain.post} = {name}({n.plain.pre})", _post(p, l, n, cap)
+
+
+def _loss_board(p: Pass, l, cap):
+    return "The loss L", _loss(p, cap)
+
+
+def _output_delta_board(p: Pass, l: int, cap):
+    problem, s = p.problem, _Names(p.problem, l).plain
+    fused = problem.loss.output_activation == problem.activations[-1].name
+    title = f"dL/d{s.pre} = {s.post} − o*" if fused else f"dL/d{s.post} and dL/d{s.pre}"
+    return title, _output_delta(p, _Names(problem, l), fused, cap)
+
+
+def _grad_weights_board(p: Pass, l: int, cap):
+    n = _Names(p.problem, l)
+    biases = f" and dL/d{n.plain.biases}" if p.problem.biases is not None else ""
+    return f"dL/d{n.plain.weights}{biases}", _grad_weights(p, l, n, cap)
+
+
+def _grad_hidden_board(p: Pass, l: int, cap):
+    n, m = _Names(p.problem, l), _Names(p.problem, l - 1)
+    return f"dL/d{m.plain.post} and dL/d{m.plain.pre}", _grad_hidden(p, l, n, m, cap)
+
+
+def _update_board(p: Pass, l, cap):
+    depth = len(p.problem.weights)
+    names = " and ".join(_Names(p.problem, k).plain.weights for k in range(depth - 1, -1, -1))
+    return f"The update of {names}", _update(p, cap)
+
+
+_BOARDS = {  # a Board's kind (quantities.plan) -> its title and equations
+    "setup": _setup_board,
+    "pre": _pre_board,
+    "post": _post_board,
+    "loss": _loss_board,
+    "output_delta": _output_delta_board,
+    "grad_weights": _grad_weights_board,
+    "grad_hidden": _grad_hidden_board,
+    "update": _update_board,
+}
 
 _FUNCTION_NAMES = {
     "elu": "ELU",
@@ -211,41 +204,41 @@ _FUNCTION_NAMES = {
 # --- the equations of each step ---------------------------------------------------------------
 
 
-def _setup(problem) -> list[str]:
+def _setup(problem, cap: int) -> list[str]:
     acts = ", ".join(f"{_function(a.name)}" for a in problem.activations)
     lines = [
         r"\text{layers } "
         + r" \to ".join(map(str, problem.layers))
         + rf",\quad \text{{activations }} {acts},\quad \eta = {short(problem.learning_rate)}",
-        "x = " + _vector(problem.x),
-        "o^* = " + _vector(problem.target),
+        "x = " + _vector(problem.x, cap),
+        "o^* = " + _vector(problem.target, cap),
     ]
     for l in range(len(problem.weights)):
         n = _Names(problem, l)
-        lines.append(f"{n.w} = " + _matrix(problem.weights[l]))
+        lines.append(f"{n.w} = " + _matrix(problem.weights[l], cap))
         if problem.biases is not None:
-            lines.append(f"{n.b} = " + _vector(problem.biases[l]))
+            lines.append(f"{n.b} = " + _vector(problem.biases[l], cap))
     return lines
 
 
-def _vector(v) -> str:
-    if len(v) > MAX_LINES:
-        head = " & ".join(short(a) for a in v[:MAX_LINES])
+def _vector(v, cap: int) -> str:
+    if len(v) > cap:
+        head = " & ".join(short(a) for a in v[:cap])
         return rf"\begin{{bmatrix}} {head} & \cdots \end{{bmatrix}}^T"
     return r"\begin{bmatrix} " + " & ".join(short(a) for a in v) + r" \end{bmatrix}^T"
 
 
-def _matrix(m) -> str:
+def _matrix(m, cap: int) -> str:
     rows = [
-        " & ".join(short(a) for a in r[:MAX_LINES]) + (r" & \cdots" if len(r) > MAX_LINES else "")
-        for r in m[:MAX_LINES]
+        " & ".join(short(a) for a in r[:cap]) + (r" & \cdots" if len(r) > cap else "")
+        for r in m[:cap]
     ]
-    if len(m) > MAX_LINES:
+    if len(m) > cap:
         rows.append(r"\vdots")
     return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
 
 
-def _pre(p: Pass, l: int, n: _Names) -> list[str]:
+def _pre(p: Pass, l: int, n: _Names, cap: int) -> list[str]:
     problem = p.problem
     w = problem.weights[l]
     inputs = problem.x if l == 0 else p.forward.post[l - 1]
@@ -254,7 +247,7 @@ def _pre(p: Pass, l: int, n: _Names) -> list[str]:
         f" + {n.b}_j" if bias is not None else ""
     )
     lines = [general]
-    for j in range(min(w.shape[0], _cap())):
+    for j in range(min(w.shape[0], cap)):
         terms = [f"{_sub(n.w, j + 1, i + 1)} {_sub(n.prev, i + 1)}" for i in range(w.shape[1])]
         values = [f"{_p(w[j, i])}{_p(inputs[i])}" for i in range(w.shape[1])]
         if bias is not None:
@@ -266,35 +259,36 @@ def _pre(p: Pass, l: int, n: _Names) -> list[str]:
         lines.append(
             _eq(_sub(n.u, j + 1), " + ".join(terms), " + ".join(values), short(p.forward.pre[l][j]))
         )
-    return _capped(lines, w.shape[0])
+    return _capped(lines, w.shape[0], cap)
 
 
-def _post(p: Pass, l: int, n: _Names) -> list[str]:
+def _post(p: Pass, l: int, n: _Names, cap: int) -> list[str]:
     act = p.problem.activations[l]
     u, h = p.forward.pre[l], p.forward.post[l]
     fn = _function(act.name)
     lines = [act.latex]
     if act.name == "softmax":
-        denominator = " + ".join(f"e^{{{short(z)}}}" for z in u[:4]) + (
-            r" + \cdots" if len(u) > 4 else ""
+        terms = _terms(cap)
+        denominator = " + ".join(f"e^{{{short(z)}}}" for z in u[:terms]) + (
+            r" + \cdots" if len(u) > terms else ""
         )
-        for k in range(min(len(u), _cap())):
+        for k in range(min(len(u), cap)):
             general = f"\\frac{{e^{{{_sub(n.u, k + 1)}}}}}{{\\sum_{{k'}} e^{{{n.u}_{{k'}}}}}}"
             numbers = f"\\frac{{e^{{{short(u[k])}}}}}{{{denominator}}}"
             lines.append(_eq(_sub(n.h, k + 1), general, numbers, short(h[k])))
     else:
-        for j in range(min(len(u), _cap())):
+        for j in range(min(len(u), cap)):
             lines.append(
                 f"{_sub(n.h, j + 1)} = {fn}({_sub(n.u, j + 1)}) = {fn}({short(u[j])})"
                 f" = {short(h[j])}"
             )
-    return _capped(lines, len(u))
+    return _capped(lines, len(u), cap)
 
 
-def _loss(p: Pass) -> list[str]:
+def _loss(p: Pass, cap: int) -> list[str]:
     problem, o, t = p.problem, p.forward.post[-1], p.problem.target
-    k = range(min(len(o), _cap()))
-    more = r" + \cdots" if len(o) > _cap() else ""
+    k = range(min(len(o), cap))
+    more = r" + \cdots" if len(o) > cap else ""
     if problem.loss.name == "cross_entropy":  # terms with o*_k = 0 add nothing: left out
         terms = " + ".join(f"{_p(t[i])} \\ln {_p(o[i])}" for i in k if t[i] != 0)
         value = f"-({terms}{more})"
@@ -309,10 +303,10 @@ def _loss(p: Pass) -> list[str]:
     return [problem.loss.latex, _eq(r"\mathcal{L}", value, short(p.forward.loss))]
 
 
-def _output_delta(p: Pass, n: _Names, fused: bool) -> list[str]:
+def _output_delta(p: Pass, n: _Names, fused: bool, cap: int) -> list[str]:
     problem, b = p.problem, p.backward
     o, t = p.forward.post[-1], problem.target
-    shown = range(min(len(o), _cap()))
+    shown = range(min(len(o), cap))
     if fused:
         lines = [f"{_d(n.u + '_k')} = {n.h}_k - o^*_k"]
         lines += [
@@ -320,7 +314,7 @@ def _output_delta(p: Pass, n: _Names, fused: bool) -> list[str]:
             f"{_minus(o[k], t[k])} = {short(b.grad_pre[-1][k])}"
             for k in shown
         ]
-        return _capped(lines, len(o))
+        return _capped(lines, len(o), cap)
     act = problem.activations[-1]  # squared error: dL/do_k = o_k - o*_k
     lines = [problem.loss.gradient_latex.replace("o_k", f"{n.h}_k")]
     lines += [
@@ -350,24 +344,24 @@ def _output_delta(p: Pass, n: _Names, fused: bool) -> list[str]:
     return lines
 
 
-def _grad_weights(p: Pass, l: int, n: _Names) -> list[str]:
+def _grad_weights(p: Pass, l: int, n: _Names, cap: int) -> list[str]:
     problem, b = p.problem, p.backward
     inputs = problem.x if l == 0 else p.forward.post[l - 1]
     delta, g = b.grad_pre[l], b.grad_weights[l]
     lines = [f"{_d(n.w + '_{ji}')} = {_d(n.u + '_j')} \\, {n.prev}_i"]
-    for j, i in list(np.ndindex(g.shape))[: _cap() + 1]:
+    for j, i in list(np.ndindex(g.shape))[: cap + 1]:
         lines.append(
             f"{_d(_sub(n.w, j + 1, i + 1))} = {_d(_sub(n.u, j + 1))} "
             f"{_sub(n.prev, i + 1)} = {_p(delta[j])}{_p(inputs[i])} = "
             f"{short(g[j, i])}"
         )
-    lines = _capped(lines, g.size)
+    lines = _capped(lines, g.size, cap)
     if problem.biases is not None:
-        lines.append(f"{_d(n.b + '_j')} = {_d(n.u + '_j')} = " + _vector(delta))
+        lines.append(f"{_d(n.b + '_j')} = {_d(n.u + '_j')} = " + _vector(delta, cap))
     return lines
 
 
-def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names) -> list[str]:
+def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names, cap: int) -> list[str]:
     """dL/dh and dL/du of layer l-1, through the weights of layer l."""
     problem, b = p.problem, p.backward
     w, delta = problem.weights[l], b.grad_pre[l]
@@ -375,10 +369,11 @@ def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names) -> list[str]:
     u, grad_h, grad_u = p.forward.pre[l - 1], b.grad_post[l - 1], b.grad_pre[l - 1]
     derivative = act.derivative(u)
     lines = [f"{_d(m.h + '_j')} = \\sum_k {_d(n.u + '_k')} \\, {n.w}_{{kj}}"]
-    shown = range(min(len(u), _cap() // 2))
+    shown = range(min(len(u), cap // 2))
     for j in shown:
-        terms = " + ".join(f"{_p(delta[k])}{_p(w[k, j])}" for k in range(min(len(delta), 4)))
-        more = r" + \cdots" if len(delta) > 4 else ""
+        shown_terms = range(min(len(delta), _terms(cap)))
+        terms = " + ".join(f"{_p(delta[k])}{_p(w[k, j])}" for k in shown_terms)
+        more = r" + \cdots" if len(delta) > len(shown_terms) else ""
         lines.append(f"{_d(_sub(m.h, j + 1))} = {terms}{more} = {short(grad_h[j])}")
     lines.append(f"{_d(m.u + '_j')} = {_d(m.h + '_j')} \\, {_function(act.name)}'({m.u}_j)")
     for j in shown:
@@ -403,7 +398,7 @@ def _update_line(n: _Names, p: Pass, l: int, j: int, i: int) -> str:
     )
 
 
-def _update(p: Pass) -> list[str]:
+def _update(p: Pass, cap: int) -> list[str]:
     problem, new = p.problem, p.updated
     lines = []
     for l in range(len(problem.weights) - 1, -1, -1):
@@ -413,11 +408,11 @@ def _update(p: Pass) -> list[str]:
             rf"{{{n.w}}}^{{\text{{new}}}}_{{ji}} = {n.w}_{{ji}} - \eta "
             f"{_d(n.w + '_{ji}')}"
         )
-        shown = list(np.ndindex(w.shape))[: _cap() // 3]
+        shown = list(np.ndindex(w.shape))[: cap // 3]
         lines += [_update_line(n, p, l, j, i) for j, i in shown]
-        lines.append(f"{{{n.w}}}^{{\\text{{new}}}} = " + _matrix(w_new))
+        lines.append(f"{{{n.w}}}^{{\\text{{new}}}} = " + _matrix(w_new, cap))
         if problem.biases is not None:
-            lines.append(f"{{{n.b}}}^{{\\text{{new}}}} = " + _vector(new.biases[l]))
+            lines.append(f"{{{n.b}}}^{{\\text{{new}}}} = " + _vector(new.biases[l], cap))
     return lines
 
 

@@ -7,7 +7,7 @@ import re
 
 from nnviz.core import text
 from nnviz.core.engine import Pass
-from nnviz.teaching.lesson import every_entry, steps
+from nnviz.teaching.lesson import steps
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -32,8 +32,7 @@ def markdown(p: Pass) -> str:
     problem's title is shown as typed, never as a link, an image, HTML or a formula; the step
     titles are the lesson's own (letters, digits, = / ( ) + − * σ) and need no escaping."""
     lines = [f"# Worked solution: {text.markdown(_title(p))}", ""]
-    with every_entry():
-        lesson = steps(p)
+    lesson = steps(p, cap=None)  # a worked solution writes every entry out
     for k, s in enumerate(lesson, 1):
         lines += [f"## Step {k}: {s.title}", ""]
         for equation in s.equations:
@@ -51,8 +50,7 @@ def latex(p: Pass) -> str:
         r"\maketitle",
         "",
     ]
-    with every_entry():
-        lesson = steps(p)
+    lesson = steps(p, cap=None)  # a worked solution writes every entry out
     for k, s in enumerate(lesson, 1):
         lines.append(rf"\section*{{Step {k}: {_escape(s.title)}}}")
         lines += [rf"\[ {equation} \]" for equation in s.equations]

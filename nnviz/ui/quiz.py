@@ -11,11 +11,12 @@ import streamlit as st
 
 from nnviz.core.engine import Pass
 from nnviz.core.notation import element_name
-from nnviz.teaching.grading import ATOL, RTOL, quantities, true_value, within
+from nnviz.teaching.grading import ATOL, RTOL, within
 from nnviz.teaching.lesson import Step
+from nnviz.teaching.quantities import Quantity, plan, value_of
 from nnviz.ui.state import Lecture
 
-KINDS = {"pre", "post", "loss", "grad_post", "grad_pre", "grad_weights"}
+ASKED_NOT = {"grad_biases", "biases_new"}  # dL/db is dL/du again, and b_new follows from it
 
 
 def quiz_key(name: str, lecture: Lecture) -> str:
@@ -23,22 +24,16 @@ def quiz_key(name: str, lecture: Lecture) -> str:
     return f"quiz_{name}_{lecture.iteration}_{lecture.step}_r{lecture.rev}"
 
 
-def questions(p: Pass, lesson: list[Step], k: int):
-    """The quantities step k computes (the update's new weights too), in the stepper's order."""
-    new = lesson[k].reveals - (lesson[k - 1].reveals if k else frozenset())
-    asked = []
-    for q in quantities(p.problem):
-        key = ("loss",) if q.kind == "loss" else (q.kind, q.layer)
-        if (q.kind in KINDS and key in new) or (q.kind == "weights_new" and ("new",) in new):
-            asked.append(q)
-    return asked
+def questions(p: Pass, k: int) -> list[Quantity]:
+    """The quantities step k works out, in the lecture's order."""
+    return [q for q in plan(p.problem).quantities if q.step == k and q.kind not in ASKED_NOT]
 
 
 def quiz(lecture: Lecture, p: Pass, lesson: list[Step]) -> Step:
     """The quiz for this step, if it has open questions; returns the step to show, with its
     new values still hidden until they are answered."""
     current = lesson[lecture.step]
-    asked = questions(p, lesson, lecture.step)
+    asked = questions(p, lecture.step)
     done = st.session_state.setdefault("quiz_done", {})
     score = st.session_state.setdefault("quiz_score", [0, 0])
     key = (lecture.iteration, lecture.step, lecture.rev)
@@ -63,7 +58,7 @@ def quiz(lecture: Lecture, p: Pass, lesson: list[Step]) -> Step:
         lines = []
         for q, frame in grids.values():
             typed = frame.to_numpy(dtype=float, na_value=np.nan).reshape(q.shape)
-            truth = true_value(p, p.problem, q.kind, q.layer)
+            truth = value_of(p, q.key)
             for index, value in np.ndenumerate(typed):
                 if np.isnan(value):
                     continue
