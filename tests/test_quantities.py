@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from nnviz.cli import solution_text
 from nnviz.core.engine import step
-from nnviz.core.functions import ACTIVATION_NAMES, Activation
+from nnviz.core.functions import Activation, activation_names
 from nnviz.core.networks import random_problem
 from nnviz.core.problem import preset
 from nnviz.teaching import worksheet
@@ -27,8 +27,8 @@ def networks(draw):
     """A network of 1 to 4 weight layers, any activations, the loss made for its output or
     squared error, with or without biases, and its weights drawn at random."""
     layers = draw(st.lists(st.integers(1, 5), min_size=2, max_size=5))
-    hidden = [Activation(draw(st.sampled_from(ACTIVATION_NAMES[:-1]))) for _ in layers[2:]]
-    out = draw(st.sampled_from(ACTIVATION_NAMES))
+    hidden = [Activation(draw(st.sampled_from(activation_names(output=False)))) for _ in layers[2:]]
+    out = draw(st.sampled_from(activation_names()))
     if out == "softmax" and layers[-1] < 2:
         layers[-1] = 2
     loss = draw(st.sampled_from([LOSS_FOR.get(out, "squared_error"), "squared_error"]))

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnviz.core import engine
-from nnviz.core.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS
+from nnviz.core.functions import ACTIVATIONS, activation_names
 from nnviz.core.problem import LIMIT, MAX_BYTES, MAX_TITLE, Problem, ProblemError, preset
 from nnviz.files.share import (
     ITERATION,
@@ -180,14 +180,14 @@ NUMBER = st.one_of(
     st.floats(min_value=-1, max_value=1, allow_nan=False),
     st.integers(-10, 10).map(lambda k: k / 4),
 )
-HIDDEN_NAMES = [n for n in ACTIVATION_NAMES if n != "softmax"]
+HIDDEN_NAMES = list(activation_names(output=False))
 
 
 @st.composite
 def activations(draw, names):
     name = draw(st.sampled_from(names))
-    if name in ACTIVATION_PARAMETERS and draw(st.booleans()):
-        return {"name": name, ACTIVATION_PARAMETERS[name][0]: draw(NUMBER)}
+    if ACTIVATIONS[name].parameter and draw(st.booleans()):
+        return {"name": name, ACTIVATIONS[name].parameter[0]: draw(NUMBER)}
     return name
 
 
@@ -197,7 +197,7 @@ def problems(draw):
     depth = len(layers) - 1
     loss = draw(st.sampled_from(["cross_entropy", "binary_cross_entropy", "squared_error"]))
     output = {"cross_entropy": ["softmax"], "binary_cross_entropy": ["sigmoid"]}.get(
-        loss, list(ACTIVATION_NAMES)
+        loss, list(activation_names())
     )
     n_out = layers[-1]
     if loss == "cross_entropy":

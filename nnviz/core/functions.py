@@ -9,6 +9,7 @@ so a probability that rounds to 0 or 1 never reaches a logarithm.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,82 +33,191 @@ def _log_softmax(z):
 
 
 @dataclass(frozen=True)
+class ActivationFunction:
+    """One activation function, whole: what the engine computes, what the board writes, and
+    what the sidebar offers. Adding one to ACTIVATIONS is all it takes."""
+
+    name: str  # in problem files
+    title: str  # in step titles: ELU
+    board: str  # in equations: \mathrm{ELU}
+    value: Callable  # (u, parameter) -> h
+    derivative: Callable | None  # (u, parameter) -> f'(u); None for one that mixes its neurons
+    latex: str  # its formula; ALPHA stands for the parameter
+    derivative_latex: str
+    parameter: tuple[str, float] | None = None  # its name in files, and its default
+    output_only: bool = False  # softmax: a probability over the outputs
+    kinked: bool = False  # not differentiable at u = 0: a finite difference there is a chord
+    backprop: Callable | None = None  # (u, h, dL/dh) -> dL/du, for one that mixes its neurons
+    jacobian: Callable | None = None  # (u, h) -> dh/du, for one that mixes its neurons
+
+
+def _elu(u, a):
+    negative = np.expm1(np.minimum(u, 0.0))
+    return np.maximum(u, 0.0) + (negative if a == 1.0 else a * negative)  # 1.0 * saved
+
+
+def _elu_derivative(u, a):
+    if a == 1.0:  # ELU'(u) = e^min(u, 0): the u >= 0 branch gives e^0 = 1
+        return np.exp(np.minimum(u, 0.0))
+    return np.where(u >= 0, 1.0, a * np.exp(np.minimum(u, 0.0)))
+
+
+def _sigmoid(u, a):
+    e = np.exp(-np.abs(u))
+    return np.where(u >= 0, 1.0, e) / (1.0 + e)
+
+
+def _sigmoid_derivative(u, a):
+    e = np.exp(-np.abs(u))
+    return e / (1.0 + e) ** 2
+
+
+def _tanh_derivative(u, a):  # 1 - tanh^2 u, written so that it does not round to 0 for large |u|
+    e = np.exp(-2.0 * np.abs(u))
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+def _softmax(u, a):
+    e = np.exp(u - np.maximum.reduce(u))
+    return e / np.add.reduce(e)
+
+
+ACTIVATIONS: dict[str, ActivationFunction] = {
+    f.name: f
+    for f in (
+        ActivationFunction(
+            "elu",
+            "ELU",
+            r"\mathrm{ELU}",
+            _elu,
+            _elu_derivative,
+            r"\mathrm{ELU}(u) = "
+            r"\begin{cases} u & u \ge 0 \\ ALPHA\,(e^{u} - 1) & u < 0 \end{cases}",
+            r"\mathrm{ELU}'(u) = \begin{cases} 1 & u \ge 0 \\ ALPHA\,e^{u} & u < 0 \end{cases}",
+            parameter=("alpha", 1.0),
+        ),
+        ActivationFunction(
+            "relu",
+            "ReLU",
+            r"\mathrm{ReLU}",
+            lambda u, a: np.maximum(u, 0.0),
+            lambda u, a: (u > 0).astype(float),
+            r"\mathrm{ReLU}(u) = \max(0, u)",
+            r"\mathrm{ReLU}'(u) = \begin{cases} 1 & u > 0 \\ 0 & u \le 0 \end{cases}",
+            kinked=True,
+        ),
+        ActivationFunction(
+            "leaky_relu",
+            "LReLU",
+            r"\mathrm{LReLU}",
+            lambda u, a: np.where(u >= 0, u, a * u),
+            lambda u, a: np.where(u >= 0, 1.0, a),
+            r"\mathrm{LReLU}(u) = \begin{cases} u & u \ge 0 \\ ALPHA\,u & u < 0 \end{cases}",
+            r"\mathrm{LReLU}'(u) = \begin{cases} 1 & u \ge 0 \\ ALPHA & u < 0 \end{cases}",
+            parameter=("negative_slope", 0.01),
+            kinked=True,
+        ),
+        ActivationFunction(
+            "sigmoid",
+            "σ",
+            r"\sigma",
+            _sigmoid,
+            _sigmoid_derivative,
+            r"\sigma(u) = \frac{1}{1 + e^{-u}}",
+            r"\sigma'(u) = \sigma(u)\,(1 - \sigma(u))",
+        ),
+        ActivationFunction(
+            "tanh",
+            "tanh",
+            r"\tanh",
+            lambda u, a: np.tanh(u),
+            _tanh_derivative,
+            r"\tanh(u) = \frac{e^{u} - e^{-u}}{e^{u} + e^{-u}}",
+            r"\tanh'(u) = 1 - \tanh^2(u)",
+        ),
+        ActivationFunction(
+            "identity",
+            "identity",
+            "f",
+            lambda u, a: u.copy(),
+            lambda u, a: np.ones_like(u),
+            r"f(u) = u",
+            r"f'(u) = 1",
+        ),
+        ActivationFunction(
+            "softmax",
+            "softmax",
+            r"\mathrm{softmax}",
+            _softmax,
+            None,
+            r"\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_{k'} e^{z_{k'}}}",
+            r"\frac{\partial o_k}{\partial z_{k'}} = o_k\,(\delta_{kk'} - o_{k'})",
+            output_only=True,
+            # J = diag(h) - h h^T, so J^T g = h * (g - h.g) without building J
+            backprop=lambda u, h, g: h * (g - h @ g),
+            jacobian=lambda u, h: np.diag(h) - np.outer(h, h),
+        ),
+    )
+}
+
+
+def activation_names(output: bool = True) -> tuple[str, ...]:
+    """The activations a layer may have: any for the output layer, else the hidden ones."""
+    return tuple(n for n, f in ACTIVATIONS.items() if output or not f.output_only)
+
+
+@dataclass(frozen=True)
 class Activation:
-    """h = f(u) applied to one layer; softmax is the one that mixes its neurons."""
+    """h = f(u) applied to one layer, with its parameter where it has one."""
 
     name: str
     parameter: float | None = None  # ELU's alpha or leaky ReLU's negative slope
 
     def __post_init__(self):
-        if self.name not in ACTIVATION_NAMES:
+        if self.name not in ACTIVATIONS:
             raise ValueError(
-                f"unknown activation {self.name!r}; expected one of {ACTIVATION_NAMES}"
+                f"unknown activation {self.name!r}; expected one of {activation_names()}"
             )
-        if self.parameter is None and self.name in ACTIVATION_PARAMETERS:
-            object.__setattr__(self, "parameter", ACTIVATION_PARAMETERS[self.name][1])
+        if self.parameter is None and self.function.parameter:
+            object.__setattr__(self, "parameter", self.function.parameter[1])
+
+    @property
+    def function(self) -> ActivationFunction:
+        return ACTIVATIONS[self.name]
+
+    @property
+    def mixes(self) -> bool:
+        """Whether each output depends on every input (softmax), not on its own alone."""
+        return self.function.derivative is None
 
     def value(self, u):
-        name, a = self.name, self.parameter
-        if name == "elu":
-            negative = np.expm1(np.minimum(u, 0.0))
-            return np.maximum(u, 0.0) + (negative if a == 1.0 else a * negative)  # 1.0 * saved
-        if name == "relu":
-            return np.maximum(u, 0.0)
-        if name == "leaky_relu":
-            return np.where(u >= 0, u, a * u)
-        if name == "sigmoid":
-            e = np.exp(-np.abs(u))
-            return np.where(u >= 0, 1.0, e) / (1.0 + e)
-        if name == "tanh":
-            return np.tanh(u)
-        if name == "identity":
-            return u.copy()
-        e = np.exp(u - np.maximum.reduce(u))  # softmax
-        return e / np.add.reduce(e)
+        return self.function.value(u, self.parameter)
 
     def derivative(self, u):
-        """f'(u), elementwise. Softmax has a Jacobian instead: see `backprop`."""
-        name, a = self.name, self.parameter
-        if name == "elu":
-            if a == 1.0:  # ELU'(u) = e^min(u, 0): the u >= 0 branch gives e^0 = 1
-                return np.exp(np.minimum(u, 0.0))
-            return np.where(u >= 0, 1.0, a * np.exp(np.minimum(u, 0.0)))
-        if name == "relu":
-            return (u > 0).astype(float)
-        if name == "leaky_relu":
-            return np.where(u >= 0, 1.0, a)
-        if name == "sigmoid":
-            e = np.exp(-np.abs(u))
-            return e / (1.0 + e) ** 2
-        if name == "tanh":  # 1 - tanh^2 u, written so that it does not round to 0 for large |u|
-            e = np.exp(-2.0 * np.abs(u))
-            return 4.0 * e / (1.0 + e) ** 2
-        if name == "identity":
-            return np.ones_like(u)
-        raise ValueError("softmax has a Jacobian, not an elementwise derivative")
+        """f'(u), elementwise. One that mixes its neurons has a Jacobian instead."""
+        if self.mixes:
+            raise ValueError(f"{self.name} has a Jacobian, not an elementwise derivative")
+        return self.function.derivative(u, self.parameter)
 
     def jacobian(self, u, h):
-        """dh/du as a matrix: diagonal, but for softmax. To show; backprop never builds it."""
-        if self.name == "softmax":
-            return np.diag(h) - np.outer(h, h)
+        """dh/du as a matrix, to show; backprop never builds it."""
+        if self.mixes:
+            return self.function.jacobian(u, h)
         return np.diag(self.derivative(u))
 
     def backprop(self, u, h, grad_h):
-        """dL/du = J^T dL/dh, where J = dh/du is this layer's Jacobian.
-
-        For softmax J = diag(h) - h h^T, so J^T g = h * (g - h.g) without building J.
-        """
-        if self.name == "softmax":
-            return h * (grad_h - h @ grad_h)
-        return grad_h * self.derivative(u)
+        """dL/du = J^T dL/dh, where J = dh/du is this layer's Jacobian."""
+        if self.mixes:
+            return self.function.backprop(u, h, grad_h)
+        return grad_h * self.function.derivative(u, self.parameter)
 
     @property
     def latex(self) -> str:
-        return self._with_parameter(_ACTIVATION_LATEX[self.name])
+        return self._with_parameter(self.function.latex)
 
     @property
     def derivative_latex(self) -> str:
-        return self._with_parameter(_DERIVATIVE_LATEX[self.name])
+        return self._with_parameter(self.function.derivative_latex)
 
     def _with_parameter(self, latex: str) -> str:
         """The formula with its parameter written in; a factor of 1 is left out."""
@@ -119,36 +229,17 @@ class Activation:
     def to_json(self):
         if self.parameter is None:
             return self.name
-        return {"name": self.name, ACTIVATION_PARAMETERS[self.name][0]: self.parameter}
+        return {"name": self.name, self.function.parameter[0]: self.parameter}
 
     def __str__(self):
         if self.parameter is None:
             return self.name
-        return f"{self.name} ({ACTIVATION_PARAMETERS[self.name][0]} {self.parameter:g})"
+        return f"{self.name} ({self.function.parameter[0]} {self.parameter:g})"
 
 
-# name -> (parameter name, default) for the activations that take one
-ACTIVATION_PARAMETERS = {"elu": ("alpha", 1.0), "leaky_relu": ("negative_slope", 0.01)}
-ACTIVATION_NAMES = ("elu", "relu", "leaky_relu", "sigmoid", "tanh", "identity", "softmax")
-
-_ACTIVATION_LATEX = {
-    "elu": r"\mathrm{ELU}(u) = \begin{cases} u & u \ge 0 \\ ALPHA\,(e^{u} - 1) & u < 0 \end{cases}",
-    "relu": r"\mathrm{ReLU}(u) = \max(0, u)",
-    "leaky_relu": r"\mathrm{LReLU}(u) = \begin{cases} u & u \ge 0 \\ ALPHA\,u & u < 0 \end{cases}",
-    "sigmoid": r"\sigma(u) = \frac{1}{1 + e^{-u}}",
-    "tanh": r"\tanh(u) = \frac{e^{u} - e^{-u}}{e^{u} + e^{-u}}",
-    "identity": r"f(u) = u",
-    "softmax": r"\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_{k'} e^{z_{k'}}}",
-}
-_DERIVATIVE_LATEX = {
-    "elu": r"\mathrm{ELU}'(u) = \begin{cases} 1 & u \ge 0 \\ ALPHA\,e^{u} & u < 0 \end{cases}",
-    "relu": r"\mathrm{ReLU}'(u) = \begin{cases} 1 & u > 0 \\ 0 & u \le 0 \end{cases}",
-    "leaky_relu": r"\mathrm{LReLU}'(u) = \begin{cases} 1 & u \ge 0 \\ ALPHA & u < 0 \end{cases}",
-    "sigmoid": r"\sigma'(u) = \sigma(u)\,(1 - \sigma(u))",
-    "tanh": r"\tanh'(u) = 1 - \tanh^2(u)",
-    "identity": r"f'(u) = 1",
-    "softmax": r"\frac{\partial o_k}{\partial z_{k'}} = o_k\,(\delta_{kk'} - o_{k'})",
-}
+# Kept for the code that still reads them; ACTIVATIONS is the table.
+ACTIVATION_PARAMETERS = {n: f.parameter for n, f in ACTIVATIONS.items() if f.parameter}
+ACTIVATION_NAMES = activation_names()
 
 
 @dataclass(frozen=True)

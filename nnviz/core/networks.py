@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnviz.core.functions import Activation
+from nnviz.core.functions import LOSSES, Activation
 from nnviz.core.problem import Problem, ProblemError
 
 
@@ -55,7 +55,7 @@ def with_architecture(
     biases = problem.biases is not None if biases is None else biases
     notes = []
 
-    needs = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
+    needs = LOSSES[loss].output_activation
     if needs and activations[-1].name != needs:
         if loss == problem.loss.name:  # the user changed the output layer: follow it
             loss = "squared_error"

@@ -19,7 +19,7 @@ from importlib import resources
 
 import numpy as np
 
-from nnviz.core.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation, Loss
+from nnviz.core.functions import ACTIVATIONS, LOSSES, Activation, Loss, activation_names
 from nnviz.core.text import clip
 
 FORMAT = "nnviz-problem/1"
@@ -376,18 +376,18 @@ def _matrix(value, where: str, rows: int, cols: int, why: str) -> np.ndarray:
 
 
 def _activation(value, where: str, is_output: bool) -> Activation:
-    names = ", ".join(ACTIVATION_NAMES)
+    names = ", ".join(activation_names())
     params = {}
     if isinstance(value, dict):
         if "name" not in value:
             raise ProblemError(f"{where} has no 'name'; expected one of {names}")
         params = {k: v for k, v in value.items() if k != "name"}
         value = value["name"]
-    if not isinstance(value, str) or value not in ACTIVATION_NAMES:
+    if not isinstance(value, str) or value not in ACTIVATIONS:
         raise ProblemError(f"{where} is {describe(value)}; expected one of {names}")
-    if value == "softmax" and not is_output:
-        raise ProblemError(f"{where} is softmax, which is allowed on the output layer only")
-    key, default = ACTIVATION_PARAMETERS.get(value, (None, None))
+    if ACTIVATIONS[value].output_only and not is_output:
+        raise ProblemError(f"{where} is {value}, which is allowed on the output layer only")
+    key, default = ACTIVATIONS[value].parameter or (None, None)
     for k in params:
         if k != key:
             takes = f"takes only '{key}'" if key else "takes no parameters"

@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from nnviz.core.engine import Pass
+from nnviz.core.functions import ACTIVATIONS
 from nnviz.core.notation import layer_symbols
 from nnviz.teaching.quantities import plan
 
@@ -107,15 +108,7 @@ def _tex(symbol: str) -> str:
 
 
 def _function(name: str) -> str:
-    return {
-        "elu": r"\mathrm{ELU}",
-        "relu": r"\mathrm{ReLU}",
-        "leaky_relu": r"\mathrm{LReLU}",
-        "sigmoid": r"\sigma",
-        "tanh": r"\tanh",
-        "identity": "f",
-        "softmax": r"\mathrm{softmax}",
-    }[name]
+    return ACTIVATIONS[name].board
 
 
 def step_count(problem) -> int:
@@ -147,7 +140,7 @@ def _pre_board(p: Pass, l: int, cap):
 
 def _post_board(p: Pass, l: int, cap):
     n = _Names(p.problem, l)
-    name = _FUNCTION_NAMES[p.problem.activations[l].name]
+    name = p.problem.activations[l].function.title
     return f"{n.plain.post} = {name}({n.plain.pre})", _post(p, l, n, cap)
 
 
@@ -188,16 +181,6 @@ _BOARDS = {  # a Board's kind (quantities.plan) -> its title and equations
     "grad_weights": _grad_weights_board,
     "grad_hidden": _grad_hidden_board,
     "update": _update_board,
-}
-
-_FUNCTION_NAMES = {
-    "elu": "ELU",
-    "relu": "ReLU",
-    "leaky_relu": "LReLU",
-    "sigmoid": "σ",
-    "tanh": "tanh",
-    "identity": "identity",
-    "softmax": "softmax",
 }
 
 
@@ -322,16 +305,18 @@ def _output_delta(p: Pass, n: _Names, fused: bool, cap: int) -> list[str]:
         f"{_minus(o[k], t[k])} = {short(b.grad_post[-1][k])}"
         for k in shown
     ]
-    if act.name == "softmax":
+    if act.mixes:
         grad_o = _d(n.h + "_{k'}")
         lines.append(
             f"{_d(n.u + '_k')} = \\sum_{{k'}} {grad_o} {n.h}_{{k'}} (\\delta_{{kk'}} - {n.h}_k)"
         )
+        lines.append(act.derivative_latex)
         lines += [f"{_d(_sub(n.u, k + 1))} = {short(b.grad_pre[-1][k])}" for k in shown]
         return lines
     z, fn = p.forward.pre[-1], _function(act.name)
     derivative = act.derivative(z)
     lines.append(f"{_d(n.u + '_k')} = {_d(n.h + '_k')} \\, {fn}'({n.u}_k)")
+    lines.append(act.derivative_latex)  # f' is written out where it is used
     lines += [
         _eq(
             _d(_sub(n.u, k + 1)),
@@ -376,6 +361,7 @@ def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names, cap: int) -> list[str]:
         more = r" + \cdots" if len(delta) > len(shown_terms) else ""
         lines.append(f"{_d(_sub(m.h, j + 1))} = {terms}{more} = {short(grad_h[j])}")
     lines.append(f"{_d(m.u + '_j')} = {_d(m.h + '_j')} \\, {_function(act.name)}'({m.u}_j)")
+    lines.append(act.derivative_latex)
     for j in shown:
         lines.append(
             _eq(

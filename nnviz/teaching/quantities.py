@@ -60,7 +60,7 @@ class Plan:
 def plan(problem: Problem) -> Plan:
     """The lecture of one training step of `problem`'s network: its shape, and which layers mix
     their neurons (softmax) and whether the loss is made for the output layer."""
-    mixing = tuple(a.name == "softmax" for a in problem.activations)
+    mixing = tuple(a.mixes for a in problem.activations)
     fused = problem.loss.output_activation == problem.activations[-1].name  # dL/dz = o - o*
     return _plan(problem.layers, problem.biases is not None, mixing, fused)
 
