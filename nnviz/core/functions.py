@@ -244,94 +244,114 @@ ACTIVATION_NAMES = activation_names()
 
 @dataclass(frozen=True)
 class Loss:
-    """L(o, o*), with the output activation it needs, if any: that pairing gives dL/dz = o - o*."""
+    """L(o, o*), whole: its formulas, the output activation it is made for (that pairing gives
+    dL/dz = o - o*), and how to compute it. Each computation is given z where z gave this o, so
+    that it stays finite for any logits, or z None where o is a student's own, not f(z): then it
+    is taken from o, as the student computes it. Adding one to LOSSES is all it takes."""
 
     name: str
     output_activation: str | None
     latex: str
     gradient_latex: str  # dL/do_k
+    from_z: Callable  # (z, o, o*) -> L
+    from_o: Callable  # (o, o*) -> L
+    gradient_from_z: Callable  # (z, o, o*) -> dL/do
+    gradient_from_o: Callable  # (o, o*) -> dL/do
+    delta_from_z: Callable | None = None  # (z, o, o*) -> dL/dz, for its output activation
+    log_output: Callable | None = None  # z -> ln o, where o is best computed through its log
 
     def output(self, z, activation: Activation):
-        """o = f(z); through log-softmax for cross-entropy, so that o and L agree."""
-        if self.name == "cross_entropy":
-            return np.exp(_log_softmax(z))
-        return activation.value(z)
+        """o = f(z); through ln o where the loss computes it so, so that o and L agree."""
+        return np.exp(self.log_output(z)) if self.log_output else activation.value(z)
 
     def value(self, z, o, target) -> float:
-        """L(o, o*): from z where z gave this o, so that it stays finite for any logits; from o
-        alone (z None) where o is not f(z), as a student who wrote their own o computes it."""
         if z is None:
             with np.errstate(divide="ignore", invalid="ignore"):
-                if self.name == "cross_entropy":  # terms with o*_k = 0 add nothing
-                    return float(-np.sum(np.where(target > 0, target * np.log(o), 0.0)))
-                if self.name == "binary_cross_entropy":
-                    return float(-np.sum(target * np.log(o) + (1 - target) * np.log(1 - o)))
-        if self.name == "cross_entropy":
-            return float(-(target @ _log_softmax(z)))
-        if self.name == "binary_cross_entropy":
-            # ln o = -softplus(-z) and ln(1 - o) = -softplus(z) for o = sigmoid(z)
-            return float((target * _softplus(-z) + (1.0 - target) * _softplus(z)).sum())
-        return float(0.5 * ((o - target) ** 2).sum())
+                return float(self.from_o(o, target))
+        return float(self.from_z(z, o, target))
 
     def evaluate(self, z, activation: Activation, target):
-        """o = output(z) and L = value(z, o, o*) at once: the same numbers, with the
-        log-softmax of cross-entropy taken once."""
-        if self.name == "cross_entropy":
-            log_o = _log_softmax(z)
-            return np.exp(log_o), float(-(target @ log_o))
-        o = activation.value(z)
+        """o = output(z) and L = value(z, o, o*)."""
+        o = self.output(z, activation)
         return o, self.value(z, o, target)
-
-    def output_delta(self, z, o, target):
-        """dL/dz = o - o* for softmax with cross-entropy and sigmoid with binary cross-entropy,
-        written so that it stays exact where o is within rounding of its target: at z = 40,
-        o = 1 - 4e-18 rounds to 1, yet dL/dz = -4e-18 can multiply an activation of 1e18.
-        With z None (o is not f(z)), o - o* as it stands."""
-        if self.name == "cross_entropy":  # only the largest o can be near 1: 1 - o is the rest
-            delta = o - target
-            k = np.argmax(o)
-            if o[k] > 0.5:
-                delta[k] = (1.0 - target[k]) - (o[:k].sum() + o[k + 1 :].sum())
-            return delta
-        if z is None:
-            return o - target
-        tail = np.exp(-np.abs(z))  # binary cross-entropy: sigma(-|z|), which is 1 - o for z > 0
-        tail = tail / (1.0 + tail)
-        return np.where(z > 0, (1.0 - target) - tail, tail - target)
 
     def gradient(self, z, o, target):
         """dL/do. Where it is beyond a double (o* > 0 and o rounds to 0) it is reported at
-        about 1e300 in size rather than as infinity. With z None, from o alone."""
-        if self.name == "cross_entropy":
-            return target / -np.maximum(o, _TINY)
-        if self.name == "binary_cross_entropy":
-            if z is None:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    return -target / o + (1 - target) / (1 - o)
-            # -o*/o + (1 - o*)/(1 - o), with 1/o = 1 + e^-z and 1/(1 - o) = 1 + e^z
-            zc = np.clip(z, -_LOG_CEILING, _LOG_CEILING)
-            return -target * (1.0 + np.exp(-zc)) + (1.0 - target) * (1.0 + np.exp(zc))
-        return o - target
+        about 1e300 in size rather than as infinity."""
+        if z is None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return self.gradient_from_o(o, target)
+        return self.gradient_from_z(z, o, target)
+
+    def output_delta(self, z, o, target):
+        """dL/dz = o - o* with the output activation it is made for; from z, it stays exact
+        where o is within rounding of its target."""
+        return o - target if z is None else self.delta_from_z(z, o, target)
+
+
+def _softmax_delta(z, o, target):
+    """Only the largest o can be near 1, so 1 - o there is the sum of the rest: at z = 40,
+    o = 1 - 4e-18 rounds to 1, yet dL/dz = -4e-18 can multiply an activation of 1e18."""
+    delta = o - target
+    k = np.argmax(o)
+    if o[k] > 0.5:
+        delta[k] = (1.0 - target[k]) - (o[:k].sum() + o[k + 1 :].sum())
+    return delta
+
+
+def _sigmoid_delta(z, o, target):
+    tail = np.exp(-np.abs(z))  # sigma(-|z|), which is 1 - o for z > 0
+    tail = tail / (1.0 + tail)
+    return np.where(z > 0, (1.0 - target) - tail, tail - target)
+
+
+def _bce_gradient(z, o, target):
+    """-o*/o + (1 - o*)/(1 - o), with 1/o = 1 + e^-z and 1/(1 - o) = 1 + e^z."""
+    zc = np.clip(z, -_LOG_CEILING, _LOG_CEILING)
+    return -target * (1.0 + np.exp(-zc)) + (1.0 - target) * (1.0 + np.exp(zc))
+
+
+def _ce_gradient(z, o, target):
+    return target / -np.maximum(o, _TINY)
 
 
 LOSSES = {
-    "cross_entropy": Loss(
-        "cross_entropy",
-        "softmax",
-        r"\mathcal{L} = -\sum_k o^*_k \ln o_k",
-        r"\frac{\partial \mathcal{L}}{\partial o_k} = -\frac{o^*_k}{o_k}",
-    ),
-    "binary_cross_entropy": Loss(
-        "binary_cross_entropy",
-        "sigmoid",
-        r"\mathcal{L} = -\sum_k \left[ o^*_k \ln o_k + (1 - o^*_k) \ln (1 - o_k) \right]",
-        r"\frac{\partial \mathcal{L}}{\partial o_k} = "
-        r"-\frac{o^*_k}{o_k} + \frac{1 - o^*_k}{1 - o_k}",
-    ),
-    "squared_error": Loss(
-        "squared_error",
-        None,
-        r"\mathcal{L} = \frac{1}{2} \sum_k (o_k - o^*_k)^2",
-        r"\frac{\partial \mathcal{L}}{\partial o_k} = o_k - o^*_k",
-    ),
+    loss.name: loss
+    for loss in (
+        Loss(
+            "cross_entropy",
+            "softmax",
+            r"\mathcal{L} = -\sum_k o^*_k \ln o_k",
+            r"\frac{\partial \mathcal{L}}{\partial o_k} = -\frac{o^*_k}{o_k}",
+            from_z=lambda z, o, t: -(t @ _log_softmax(z)),
+            from_o=lambda o, t: -np.sum(np.where(t > 0, t * np.log(o), 0.0)),  # o*_k = 0: no term
+            gradient_from_z=_ce_gradient,
+            gradient_from_o=lambda o, t: _ce_gradient(None, o, t),
+            delta_from_z=lambda z, o, t: _softmax_delta(z, o, t),
+            log_output=_log_softmax,
+        ),
+        Loss(
+            "binary_cross_entropy",
+            "sigmoid",
+            r"\mathcal{L} = -\sum_k \left[ o^*_k \ln o_k + (1 - o^*_k) \ln (1 - o_k) \right]",
+            r"\frac{\partial \mathcal{L}}{\partial o_k} = "
+            r"-\frac{o^*_k}{o_k} + \frac{1 - o^*_k}{1 - o_k}",
+            # ln o = -softplus(-z) and ln(1 - o) = -softplus(z) for o = sigmoid(z)
+            from_z=lambda z, o, t: (t * _softplus(-z) + (1.0 - t) * _softplus(z)).sum(),
+            from_o=lambda o, t: -np.sum(t * np.log(o) + (1 - t) * np.log(1 - o)),
+            gradient_from_z=_bce_gradient,
+            gradient_from_o=lambda o, t: -t / o + (1 - t) / (1 - o),
+            delta_from_z=_sigmoid_delta,
+        ),
+        Loss(
+            "squared_error",
+            None,
+            r"\mathcal{L} = \frac{1}{2} \sum_k (o_k - o^*_k)^2",
+            r"\frac{\partial \mathcal{L}}{\partial o_k} = o_k - o^*_k",
+            from_z=lambda z, o, t: 0.5 * ((o - t) ** 2).sum(),
+            from_o=lambda o, t: 0.5 * ((o - t) ** 2).sum(),
+            gradient_from_z=lambda z, o, t: o - t,
+            gradient_from_o=lambda o, t: o - t,
+        ),
+    )
 }
