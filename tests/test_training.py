@@ -161,7 +161,8 @@ def test_the_seed_diverges_at_once_with_the_largest_eta():
     assert run.recorded.tolist() == [0] and run.weights[0].shape == (1, 4, 3)
     name, value = largest(by_hand["new"])
     assert run.message.startswith(
-        f"The run diverged at iteration 1: after its update {name} would be {value:.2g}, "
+        f"The run diverged at iteration 1: after its update {name} = {value:.2g} is out of "
+        "range; expected at most 1e+06 in size. "
     )
 
 
@@ -179,8 +180,8 @@ def test_a_linear_output_diverges_at_iteration_3_with_eta_50():
 
     name, value = largest(by_hand["new"])
     assert run.message == (
-        f"The run diverged at iteration 3: after its update {name} would be {value:.2g}, "
-        "beyond the limit 1e+06. The weights before it are kept; lower η."
+        f"The run diverged at iteration 3: after its update {name} = {value:.2g} is out of "
+        "range; expected at most 1e+06 in size. The weights before it are kept; lower η."
     )
     assert (name, f"{value:.2g}") == ("w_13", "-8.1e+06")
 
@@ -212,7 +213,7 @@ def test_a_start_out_of_range_is_refused():
     seed = preset("seed")
     v = seed.weights[0].copy()
     v[1, 0] = 2e6
-    with pytest.raises(ValueError, match=r"cannot start training: v_21 is 2e\+06"):
+    with pytest.raises(ValueError, match=r"cannot start training: v_21 = 2e\+06 is out of range; expected at most 1e\+06"):
         train(seed.with_parameters([v, seed.weights[1]], None), 10)
 
 

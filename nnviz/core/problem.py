@@ -20,6 +20,7 @@ from importlib import resources
 import numpy as np
 
 from nnviz.core.functions import ACTIVATIONS, LOSSES, Activation, Loss, activation_names
+from nnviz.core.notation import element_name, layer_symbols
 from nnviz.core.text import clip
 
 FORMAT = "nnviz-problem/1"
@@ -328,27 +329,59 @@ def describe(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def _number(value, where: str, limit: float = LIMIT) -> float:
+def out_of_range(name: str, value: float) -> str:
+    """The one message for a number beyond LIMIT, by its name on the page (w_13, x_2, η)."""
+    return f"{name} = {_beyond(value)} is out of range; expected at most {LIMIT:g} in size"
+
+
+def parameter_out_of_range(problem: Problem) -> str | None:
+    """The message for the weight or bias furthest beyond LIMIT (a NaN counts as furthest),
+    by its name on the page; None if none is. For the stepper and training, which make new
+    weights; a file or a link is checked as it is read."""
+    worst = None
+    symbols = layer_symbols(problem.layers)
+    groups = [(problem.weights, "weights")]
+    if problem.biases is not None:
+        groups.append((problem.biases, "biases"))
+    for arrays, kind in groups:
+        for l, a in enumerate(arrays):
+            size = np.where(np.isnan(a), np.inf, np.abs(a))
+            index = np.unravel_index(np.argmax(size), a.shape)
+            if size[index] > LIMIT and (worst is None or size[index] > worst[0]):
+                name = element_name(getattr(symbols[l], kind), tuple(i + 1 for i in index))
+                worst = (size[index], name, float(a[index]))
+    return None if worst is None else out_of_range(*worst[1:])
+
+
+def _beyond(value: float) -> str:
+    """Two digits, or every digit where two would round to within the limit."""
+    text = f"{value:.2g}"
+    return repr(float(value)) if math.isfinite(value) and abs(float(text)) <= LIMIT else text
+
+
+def _number(value, where: str, name: str | None = None) -> float:
+    """A finite number within LIMIT; `name` is its name on the page, for the message."""
     if isinstance(value, _NotFinite) or (isinstance(value, float) and not math.isfinite(value)):
         raise ProblemError(f"{where} is {describe(value)}; expected a finite number")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProblemError(f"{where} is {describe(value)}; expected a number")
-    if abs(value) > limit:
-        raise ProblemError(
-            f"{where} = {describe(value)} is out of range; expected at most {limit:g} in size"
-        )
+    if abs(value) > LIMIT:
+        raise ProblemError(out_of_range(f"{name} ({where})" if name else where, value))
     return float(value)
 
 
-def _vector(value, where: str, length: int, why: str) -> np.ndarray:
+def _vector(value, where: str, length: int, why: str, symbol: str) -> np.ndarray:
     if not isinstance(value, list):
         raise ProblemError(f"{where} is {describe(value)}; expected a list of {length} numbers")
     if len(value) != length:
         raise ProblemError(f"{where} has length {len(value)}; {why} need {length}")
-    return np.array([_number(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=float)
+    return np.array(
+        [_number(v, f"{where}[{i}]", element_name(symbol, (i + 1,))) for i, v in enumerate(value)],
+        dtype=float,
+    )
 
 
-def _matrix(value, where: str, rows: int, cols: int, why: str) -> np.ndarray:
+def _matrix(value, where: str, rows: int, cols: int, why: str, symbol: str) -> np.ndarray:
     if not isinstance(value, list):
         raise ProblemError(f"{where} is {describe(value)}; expected {rows} rows of {cols} numbers")
     for j, row in enumerate(value):
@@ -368,7 +401,10 @@ def _matrix(value, where: str, rows: int, cols: int, why: str) -> np.ndarray:
             raise ProblemError(f"{where}[{j}] has length {len(row)}; {why} need {cols}")
     return np.array(
         [
-            [_number(v, f"{where}[{j}][{i}]") for i, v in enumerate(row)]
+            [
+                _number(v, f"{where}[{j}][{i}]", element_name(symbol, (j + 1, i + 1)))
+                for i, v in enumerate(row)
+            ]
             for j, row in enumerate(value)
         ],
         dtype=float,
@@ -459,8 +495,9 @@ def _parse(data) -> Problem:
             f"activations[{depth - 1}] is {out}"
         )
 
-    x = _vector(data["x"], "x", layers[0], f"{shape} (layers[0])")
-    target = _vector(data["target"], "target", layers[-1], f"{shape} (layers[{depth}])")
+    symbols = layer_symbols(layers)
+    x = _vector(data["x"], "x", layers[0], f"{shape} (layers[0])", "x")
+    target = _vector(data["target"], "target", layers[-1], f"{shape} (layers[{depth}])", "o*")
     if loss.name == "cross_entropy":
         for k, t in enumerate(target):
             if t < 0:
@@ -484,7 +521,8 @@ def _parse(data) -> Problem:
     if not isinstance(weights, list) or len(weights) != depth:
         raise ProblemError(f"weights is {describe(weights)}; {shape} need {depth} matrices")
     weights = tuple(
-        _matrix(w, f"weights[{i}]", layers[i + 1], layers[i], shape) for i, w in enumerate(weights)
+        _matrix(w, f"weights[{i}]", layers[i + 1], layers[i], shape, symbols[i].weights)
+        for i, w in enumerate(weights)
     )
 
     biases = data.get("biases")
@@ -494,11 +532,13 @@ def _parse(data) -> Problem:
                 f"biases is {describe(biases)}; {shape} need null or {depth} vectors"
             )
         biases = tuple(
-            _vector(b, f"biases[{i}]", layers[i + 1], f"{shape} (layers[{i + 1}])")
+            _vector(
+                b, f"biases[{i}]", layers[i + 1], f"{shape} (layers[{i + 1}])", symbols[i].biases
+            )
             for i, b in enumerate(biases)
         )
 
-    eta = _number(data["learning_rate"], "learning_rate")
+    eta = _number(data["learning_rate"], "learning_rate", "η")
     if eta <= 0:
         raise ProblemError(f"learning_rate = {eta:g}; expected a number > 0")
 

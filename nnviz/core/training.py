@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnviz.core.engine import backward, forward, update
-from nnviz.core.notation import element_name, layer_symbols
-from nnviz.core.problem import LIMIT, Problem
+from nnviz.core.problem import LIMIT, Problem, parameter_out_of_range
 
 FORMAT = "nnviz-training/1"
 STOPS = ("completed", "threshold", "diverged")
@@ -68,10 +67,9 @@ def train(
     `progress_every` updates and once at the end, so that a page can show a progress bar."""
     _check_arguments(iterations, stop_below, progress_every)
     fwd = forward(problem)
-    bad = _out_of_range(problem)
+    bad = parameter_out_of_range(problem)
     if bad or not math.isfinite(fwd.loss):
-        what = f"{bad[0]} is {bad[1]:g}" if bad else f"the loss is {fwd.loss}"
-        raise ValueError(f"the problem cannot start training: {what}")
+        raise ValueError(f"the problem cannot start training: {bad or f'the loss is {fwd.loss}'}")
 
     below = -math.inf if stop_below is None else float(stop_below)
     report_every = progress_every if on_progress is not None else 0
@@ -87,8 +85,7 @@ def train(
         loss[done] = fwd.loss
         new = update(p, backward(p, fwd))
         if not _within_limit(new):
-            name, value = _out_of_range(new)
-            stopped, message = "diverged", _diverged(i, f"{name} would be {_size(value)}")
+            stopped, message = "diverged", _diverged(i, parameter_out_of_range(new))
             break
         new_fwd = forward(new)
         if not math.isfinite(new_fwd.loss):
@@ -148,34 +145,6 @@ def _within_limit(problem: Problem) -> bool:
 # A sum of squares below this proves every entry within LIMIT, at a quarter of the cost of
 # looking at each (the margin covers its rounding); NaN and infinity fail both tests.
 _SURELY_WITHIN = (0.99 * LIMIT) ** 2
-
-
-def _out_of_range(problem: Problem) -> tuple[str, float] | None:
-    """The parameter furthest out of range (a NaN counts as furthest) by its blackboard name,
-    and its value; None if none is. Called once a run has stopped, so it may take its time."""
-    worst = None
-    symbols = layer_symbols(problem.layers)
-    groups = [(problem.weights, "weights")]
-    if problem.biases is not None:
-        groups.append((problem.biases, "biases"))
-    for arrays, kind in groups:
-        for l, a in enumerate(arrays):
-            size = np.where(np.isnan(a), np.inf, np.abs(a))
-            index = np.unravel_index(np.argmax(size), a.shape)
-            if size[index] > LIMIT and (worst is None or size[index] > worst[0]):
-                name = element_name(getattr(symbols[l], kind), tuple(i + 1 for i in index))
-                worst = (size[index], name, float(a[index]))
-    return None if worst is None else worst[1:]
-
-
-def _size(value: float) -> str:
-    """A value out of range, with enough digits to show that it is beyond LIMIT."""
-    text = f"{value:.2g}"
-    if math.isfinite(value):
-        if abs(float(text)) <= LIMIT:
-            text = repr(value)
-        text += f", beyond the limit {LIMIT:g}"
-    return text
 
 
 def _diverged(iteration: int, what: str) -> str:
