@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from nnviz.core.engine import Pass, step
-from nnviz.core.notation import element_name, layer_symbols, number
+from nnviz.core.notation import element_name, layer_symbols, number, significant
 from nnviz.core.problem import Problem, ProblemError, dumps, load, preset, read_file
 from nnviz.core.training import MAX_ITERATIONS, Training, train
 from nnviz.teaching import worksheet
@@ -183,7 +183,7 @@ def training_text(t: Training) -> str:
 
 def _loss(value: float) -> str:
     """Six digits; a loss of -0.0 (an output that is certain and right) reads 0."""
-    return f"{value + 0.0:.6g}"
+    return significant(value, 6)
 
 
 def _heading(problem: Problem) -> list[str]:

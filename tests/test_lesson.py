@@ -9,8 +9,9 @@ from seed import TITLES as SEED_TITLES
 from nnviz.core.engine import step
 from nnviz.core.functions import Activation
 from nnviz.core.networks import random_problem
+from nnviz.core.notation import short
 from nnviz.core.problem import Problem, preset
-from nnviz.teaching.lesson import MAX_LINES, short, step_count, steps
+from nnviz.teaching.lesson import MAX_LINES, step_count, steps
 
 
 @pytest.fixture(scope="module")

@@ -213,7 +213,8 @@ def test_a_start_out_of_range_is_refused():
     seed = preset("seed")
     v = seed.weights[0].copy()
     v[1, 0] = 2e6
-    with pytest.raises(ValueError, match=r"cannot start training: v_21 = 2e\+06 is out of range; expected at most 1e\+06"):
+    refused = r"cannot start training: v_21 = 2e\+06 is out of range; expected at most 1e\+06"
+    with pytest.raises(ValueError, match=refused):
         train(seed.with_parameters([v, seed.weights[1]], None), 10)
 
 

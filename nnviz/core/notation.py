@@ -40,16 +40,42 @@ def neuron_names(layers) -> list[list[str]]:
 
 
 def number(value: float, decimals: int = 4) -> str:
-    """A value rounded for people: fixed decimals, scientific when huge, and never '-0.0000'."""
+    """A value in a table or a marking sheet: fixed decimals, scientific when huge."""
     if abs(value) >= 1e6:
         return f"{value:.{decimals}e}"
-    text = f"{value:.{decimals}f}"
+    return _unsigned_zero(f"{value:.{decimals}f}")
+
+
+def short(value: float) -> str:
+    """A number on the board: at most 4 decimals, trailing zeros dropped."""
+    if abs(value) >= 1e6:
+        return _unsigned_zero(f"{value:.4g}")
+    text = f"{value:.4f}".rstrip("0")
+    return _unsigned_zero(text + "0" if text.endswith(".") else text)
+
+
+def significant(value: float, digits: int = 6) -> str:
+    """A value to a number of significant digits, as a loss is reported."""
+    return _unsigned_zero(f"{value:.{digits}g}")
+
+
+def _unsigned_zero(text: str) -> str:
+    """A number that rounds to zero is written 0, never -0: the one rule, for every format."""
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def element_name(symbol: str, index: tuple[int, ...]) -> str:
-    """u_3, dL/dw_12, L."""
-    if not index:
-        return symbol
+def _index(index: tuple[int, ...]) -> str:
+    """1-based indices, run together (21), or with commas once one has two digits (12,3): the
+    one subscript rule."""
     sep = "," if any(i >= 10 for i in index) else ""
-    return f"{symbol}_{sep.join(map(str, index))}"
+    return sep.join(map(str, index))
+
+
+def element_name(symbol: str, index: tuple[int, ...]) -> str:
+    """One element's name in text (u_3, dL/dw_12, v_12,3, L), from its 1-based index."""
+    return f"{symbol}_{_index(index)}" if index else symbol
+
+
+def element_latex(symbol: str, *index: int) -> str:
+    """The same name in LaTeX: v_{21}, v_{12,3}."""
+    return f"{symbol}_{{{_index(index)}}}"

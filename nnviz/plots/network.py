@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from nnviz.core.engine import Pass
-from nnviz.core.notation import layer_symbols, neuron_names, number
-from nnviz.teaching.lesson import Step, short
+from nnviz.core.notation import element_name, layer_symbols, neuron_names, number, short
+from nnviz.teaching.lesson import Step
 
 MODES = ("weight", "gradient", "update")
 # Red for negative, blue for positive (told apart by red-green colour-blind readers too), and a
@@ -156,11 +156,7 @@ def _edge_hover(p: Pass, step: Step, names) -> list[str]:
         w, g = p.problem.weights[l], p.backward.grad_weights[l]
         known, updated = ("grad_weights", l) in step.reveals, ("weights_new", l) in step.reveals
         for (j, i), weight in np.ndenumerate(w):
-            name = (
-                f"{s.weights}_{j + 1}{i + 1}"
-                if max(w.shape) < 10
-                else (f"{s.weights}_{j + 1},{i + 1}")
-            )
+            name = element_name(s.weights, (j + 1, i + 1))
             line = f"{name} = {_signed(weight)}"
             if known:
                 line += f", ∂L/∂{name} = {_signed(g[j, i])}"

@@ -17,7 +17,7 @@ import numpy as np
 
 from nnviz.core.engine import Pass
 from nnviz.core.functions import ACTIVATIONS
-from nnviz.core.notation import layer_symbols
+from nnviz.core.notation import element_latex, layer_symbols, short
 from nnviz.teaching.quantities import plan
 
 MAX_LINES = 12  # entries per step on screen; a large layer shows the first ones, then how many
@@ -37,23 +37,11 @@ class Step:
         return "\n".join([rf"$$\text{{{self.title}}}$$", *(f"$${e}$$" for e in self.equations)])
 
 
-def short(value: float) -> str:
-    """A number on the board: at most 4 decimals, trailing zeros dropped, never '-0'."""
-    text = f"{value:.4f}".rstrip("0")
-    text = text + "0" if text.endswith(".") else text
-    if abs(value) >= 1e6:
-        text = f"{value:.4g}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
 def _p(value: float) -> str:
     return f"({short(value)})"
 
 
-def _sub(symbol: str, *index: int) -> str:
-    """v_{21}; with a comma once an index has two digits: v_{12,3}."""
-    sep = "," if any(i >= 10 for i in index) else ""
-    return f"{symbol}_{{{sep.join(str(i) for i in index)}}}"
+_sub = element_latex  # v_{21}, as notation names it
 
 
 def _d(of: str) -> str:
