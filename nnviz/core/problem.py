@@ -434,6 +434,23 @@ def _activation(value, where: str, is_output: bool) -> Activation:
 
 
 def _parse(data) -> Problem:
+    """A problem from its JSON data, key by key; the first rule it breaks is the message."""
+    _check_keys(data)
+    title = _title(data.get("title", ""))
+    layers = _layers(data["layers"])
+    shape = f"layers {list(layers)}"
+    activations = _activations(data["activations"], layers, shape)
+    loss = _loss(data["loss"], activations)
+    x = _vector(data["x"], "x", layers[0], f"{shape} (layers[0])", "x")
+    target = _target(data["target"], loss, layers, shape)
+    weights, biases = _parameters(data["weights"], data.get("biases"), layers, shape)
+    eta = _number(data["learning_rate"], "learning_rate", "η")
+    if eta <= 0:
+        raise ProblemError(f"learning_rate = {eta:g}; expected a number > 0")
+    return Problem(layers, activations, loss, x, target, weights, biases, eta, title)
+
+
+def _check_keys(data) -> None:
     if not isinstance(data, dict):
         raise ProblemError(f"the problem is {describe(data)}; expected a JSON object")
     for key in data:
@@ -447,9 +464,10 @@ def _parse(data) -> Problem:
     if data.get("format", FORMAT) != FORMAT:
         raise ProblemError(f'format is {describe(data["format"])}; expected "{FORMAT}"')
 
-    title = data.get("title", "")
+
+def _title(title) -> str:
     if title is None:
-        title = ""
+        return ""
     if not isinstance(title, str):
         raise ProblemError(f"title is {describe(title)}; expected text")
     if len(title) > MAX_TITLE:
@@ -459,8 +477,10 @@ def _parse(data) -> Problem:
             f"title is {describe(title)}, with a character that cannot be shown; "
             "expected one line of text"
         )
+    return title
 
-    layers = data["layers"]
+
+def _layers(layers) -> tuple[int, ...]:
     if not isinstance(layers, list) or not 2 <= len(layers) <= MAX_LAYERS:
         raise ProblemError(
             f"layers is {describe(layers)}; expected a list of 2 to {MAX_LAYERS} layer sizes"
@@ -470,21 +490,22 @@ def _parse(data) -> Problem:
             raise ProblemError(
                 f"layers[{i}] is {describe(n)}; expected a whole number from 1 to {MAX_NEURONS}"
             )
-    layers = tuple(layers)
-    shape = f"layers {list(layers)}"
-    depth = len(layers) - 1
+    return tuple(layers)
 
-    activations = data["activations"]
+
+def _activations(activations, layers, shape: str) -> tuple[Activation, ...]:
+    depth = len(layers) - 1
     if not isinstance(activations, list) or len(activations) != depth:
         raise ProblemError(
             f"activations is {describe(activations)}; {shape} need {depth} "
             "(one per layer after the input)"
         )
-    activations = tuple(
+    return tuple(
         _activation(a, f"activations[{i}]", i == depth - 1) for i, a in enumerate(activations)
     )
 
-    loss = data["loss"]
+
+def _loss(loss, activations) -> Loss:
     if not isinstance(loss, str) or loss not in LOSSES:
         raise ProblemError(f"loss is {describe(loss)}; expected one of " + ", ".join(LOSSES))
     loss = LOSSES[loss]
@@ -492,12 +513,15 @@ def _parse(data) -> Problem:
     if loss.output_activation not in (None, out):
         raise ProblemError(
             f"loss {loss.name} needs a {loss.output_activation} output layer; "
-            f"activations[{depth - 1}] is {out}"
+            f"activations[{len(activations) - 1}] is {out}"
         )
+    return loss
 
-    symbols = layer_symbols(layers)
-    x = _vector(data["x"], "x", layers[0], f"{shape} (layers[0])", "x")
-    target = _vector(data["target"], "target", layers[-1], f"{shape} (layers[{depth}])", "o*")
+
+def _target(value, loss: Loss, layers, shape: str) -> np.ndarray:
+    """o*, as its loss needs it: a distribution for cross-entropy, each in [0, 1] for binary
+    cross-entropy."""
+    target = _vector(value, "target", layers[-1], f"{shape} (layers[{len(layers) - 1}])", "o*")
     if loss.name == "cross_entropy":
         for k, t in enumerate(target):
             if t < 0:
@@ -516,8 +540,11 @@ def _parse(data) -> Problem:
                 raise ProblemError(
                     f"target[{k}] = {t:g} is outside [0, 1], where binary_cross_entropy needs it"
                 )
+    return target
 
-    weights = data["weights"]
+
+def _parameters(weights, biases, layers, shape: str) -> tuple[tuple, tuple | None]:
+    depth, symbols = len(layers) - 1, layer_symbols(layers)
     if not isinstance(weights, list) or len(weights) != depth:
         raise ProblemError(f"weights is {describe(weights)}; {shape} need {depth} matrices")
     weights = tuple(
@@ -525,7 +552,6 @@ def _parse(data) -> Problem:
         for i, w in enumerate(weights)
     )
 
-    biases = data.get("biases")
     if biases is not None:
         if not isinstance(biases, list) or len(biases) != depth:
             raise ProblemError(
@@ -537,9 +563,4 @@ def _parse(data) -> Problem:
             )
             for i, b in enumerate(biases)
         )
-
-    eta = _number(data["learning_rate"], "learning_rate", "η")
-    if eta <= 0:
-        raise ProblemError(f"learning_rate = {eta:g}; expected a number > 0")
-
-    return Problem(layers, activations, loss, x, target, weights, biases, eta, title)
+    return weights, biases

@@ -67,134 +67,52 @@ def plan(problem: Problem) -> Plan:
 
 @lru_cache(maxsize=64)
 def _plan(layers: tuple[int, ...], biases: bool, mixing: tuple[bool, ...], fused: bool) -> Plan:
-    names = layer_symbols(layers)
-    generic = layer_symbols([0] * (len(layers) + 1))  # W1, u1, h1 at any depth
+    lecture = _Lecture(layers)
     depth = len(layers) - 1
-    boards: list[Board] = []
-    found: list[Quantity] = []
-
-    def given(key, name, shape):
-        found.append(Quantity(key, name, (), shape, None, ()))
-
-    def board(kind, phase, layer, *entries):
-        """A step that works out `entries`: (key, name, generic name, shape, inputs)."""
-        for key, name, alias, shape, inputs in entries:
-            aliases = (alias,) if alias != name else ()
-            found.append(Quantity(key, name, aliases, shape, len(boards), tuple(inputs)))
-        boards.append(Board(kind, phase, layer, tuple(e[0] for e in entries)))
-
-    def out(l):  # the activations entering weight layer l
-        return ("x",) if l == 0 else ("post", l - 1)
-
-    def width(l):  # neurons after weight layer l
-        return (layers[l + 1],)
-
-    def matrix(l):
-        return (layers[l + 1], layers[l])
-
-    given(("x",), "x", (layers[0],))
-    given(("target",), "o*", (layers[-1],))
+    for key in [("x",), ("target",)] + [
+        (kind, l) for l in range(depth) for kind in ("weights", "biases")[: 1 + biases]
+    ]:
+        lecture.given(key)
+    lecture.board("setup", "setup", None)
     for l in range(depth):
-        s, g = names[l], generic[l]
-        found.append(
-            Quantity(("weights", l), s.weights, _alias(s.weights, g.weights), matrix(l), None, ())
-        )
-        if biases:
-            found.append(
-                Quantity(("biases", l), s.biases, _alias(s.biases, g.biases), width(l), None, ())
-            )
-    board("setup", "setup", None)
-    for l in range(depth):
-        s, g = names[l], generic[l]
-        board("pre", "forward", l, (("pre", l), s.pre, g.pre, width(l), [(out(l), ALL)]))
+        lecture.board("pre", "forward", l, (("pre", l), [(_below(l), ALL)]))
         spread = ALL if mixing[l] else SAME  # each o_k of softmax depends on every z
-        board("post", "forward", l, (("post", l), s.post, g.post, width(l), [(("pre", l), spread)]))
+        lecture.board("post", "forward", l, (("post", l), [(("pre", l), spread)]))
     top = depth - 1
-    o, z = ("post", top), ("pre", top)
-    board("loss", "loss", None, (("loss",), "L", "L", (), [(o, ALL)]))
-    s, g = names[top], generic[top]
-    grad_o = ("grad_post", top)
-    if fused:
-        delta_from = [(o, SAME)]
-    elif mixing[top]:
-        delta_from = [(grad_o, ALL), (o, ALL)]
-    else:
-        delta_from = [(grad_o, SAME), (z, SAME)]
-    board(
-        "output_delta",
-        "backward",
-        top,
-        (grad_o, f"dL/d{s.post}", f"dL/d{g.post}", width(top), [(o, SAME)]),
-        (("grad_pre", top), f"dL/d{s.pre}", f"dL/d{g.pre}", width(top), delta_from),
+    o, z, grad_o = ("post", top), ("pre", top), ("grad_post", top)
+    lecture.board("loss", "loss", None, (("loss",), [(o, ALL)]))
+    delta = [(o, SAME)] if fused else _through(mixing[top], grad_o, z, o)  # fused: o - o*
+    lecture.board(
+        "output_delta", "backward", top, (grad_o, [(o, SAME)]), (("grad_pre", top), delta)
     )
     for l in range(depth - 1, -1, -1):
-        s, g = names[l], generic[l]
         delta = ("grad_pre", l)
-        entries = [
-            (
-                ("grad_weights", l),
-                f"dL/d{s.weights}",
-                f"dL/d{g.weights}",
-                matrix(l),
-                [(delta, ROWS), (out(l), COLUMNS)],
-            ),
-        ]
+        entries = [(("grad_weights", l), [(delta, ROWS), (_below(l), COLUMNS)])]
         if biases:
-            entries.append(
-                (
-                    ("grad_biases", l),
-                    f"dL/d{s.biases}",
-                    f"dL/d{g.biases}",
-                    width(l),
-                    [(delta, SAME)],
-                )
-            )
-        board("grad_weights", "backward", l, *entries)
+            entries.append((("grad_biases", l), [(delta, SAME)]))
+        lecture.board("grad_weights", "backward", l, *entries)
         if l:
-            p, q = names[l - 1], generic[l - 1]
-            board(
+            grad_h = ("grad_post", l - 1)
+            through = _through(mixing[l - 1], grad_h, ("pre", l - 1), ("post", l - 1))
+            lecture.board(
                 "grad_hidden",
                 "backward",
                 l,
-                (
-                    ("grad_post", l - 1),
-                    f"dL/d{p.post}",
-                    f"dL/d{q.post}",
-                    width(l - 1),
-                    [(delta, ALL)],
-                ),
-                (
-                    ("grad_pre", l - 1),
-                    f"dL/d{p.pre}",
-                    f"dL/d{q.pre}",
-                    width(l - 1),
-                    _through(mixing[l - 1], ("grad_post", l - 1), ("pre", l - 1), ("post", l - 1)),
-                ),
+                (grad_h, [(delta, ALL)]),
+                (("grad_pre", l - 1), through),
             )
     entries = []
     for l in range(depth - 1, -1, -1):
-        s, g = names[l], generic[l]
-        entries.append(
-            (
-                ("weights_new", l),
-                f"{s.weights}_new",
-                f"{g.weights}_new",
-                matrix(l),
-                [(("grad_weights", l), SAME)],
-            )
-        )
+        entries.append((("weights_new", l), [(("grad_weights", l), SAME)]))
         if biases:
-            entries.append(
-                (
-                    ("biases_new", l),
-                    f"{s.biases}_new",
-                    f"{g.biases}_new",
-                    width(l),
-                    [(("grad_biases", l), SAME)],
-                )
-            )
-    board("update", "update", None, *entries)
-    return Plan(tuple(boards), tuple(found), {q.key: q for q in found})
+            entries.append((("biases_new", l), [(("grad_biases", l), SAME)]))
+    lecture.board("update", "update", None, *entries)
+    return Plan(tuple(lecture.boards), tuple(lecture.found), {q.key: q for q in lecture.found})
+
+
+def _below(l: int) -> tuple:
+    """The activations that enter weight layer l."""
+    return ("x",) if l == 0 else ("post", l - 1)
 
 
 def _through(mixing: bool, grad_h: tuple, u: tuple, h: tuple) -> list:
@@ -203,8 +121,49 @@ def _through(mixing: bool, grad_h: tuple, u: tuple, h: tuple) -> list:
     return [(grad_h, ALL), (h, ALL)] if mixing else [(grad_h, SAME), (u, SAME)]
 
 
-def _alias(name: str, generic: str) -> tuple[str, ...]:
-    return (generic,) if generic != name else ()
+class _Lecture:
+    """The plan as it is written: boards in order, and each quantity's name and shape from its
+    key, in the seed's letters (with the generic ones as aliases) or W1, u1, h1."""
+
+    def __init__(self, layers):
+        self.layers = layers
+        self.names = layer_symbols(layers)
+        self.generic = layer_symbols([0] * (len(layers) + 1))  # W1, u1, h1 at any depth
+        self.boards: list[Board] = []
+        self.found: list[Quantity] = []
+
+    def given(self, key) -> None:
+        self.found.append(self._quantity(key, None, ()))
+
+    def board(self, kind, phase, layer, *entries) -> None:
+        """A step that works out each (key, inputs) of `entries`."""
+        for key, inputs in entries:
+            self.found.append(self._quantity(key, len(self.boards), tuple(inputs)))
+        self.boards.append(Board(kind, phase, layer, tuple(key for key, _ in entries)))
+
+    def _quantity(self, key, step, inputs) -> Quantity:
+        name, generic = self._name(key, self.names), self._name(key, self.generic)
+        aliases = (generic,) if generic != name else ()
+        return Quantity(key, name, aliases, self._shape(key), step, inputs)
+
+    def _name(self, key, names) -> str:
+        kind = key[0]
+        if kind in ("x", "target", "loss"):
+            return {"x": "x", "target": "o*", "loss": "L"}[kind]
+        if kind.startswith("grad_"):
+            return "dL/d" + self._name((kind[5:], key[1]), names)
+        if kind.endswith("_new"):
+            return self._name((kind[:-4], key[1]), names) + "_new"
+        return getattr(names[key[1]], kind)
+
+    def _shape(self, key) -> tuple[int, ...]:
+        kind, layers = key[0], self.layers
+        if kind in ("x", "target", "loss"):
+            return {"x": (layers[0],), "target": (layers[-1],), "loss": ()}[kind]
+        l = key[1]
+        if kind.removeprefix("grad_").removesuffix("_new") == "weights":
+            return (layers[l + 1], layers[l])
+        return (layers[l + 1],)
 
 
 def value_of(p: Pass, key: tuple) -> np.ndarray:
