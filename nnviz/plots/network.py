@@ -54,81 +54,21 @@ def edge_values(p: Pass, step: Step, mode: str) -> list[np.ndarray]:
 
 
 def figure(p: Pass, step: Step, mode: str) -> go.Figure:
-    problem = p.problem
-    layers = problem.layers
+    """The network at a step of the lesson: edges coloured by weight, gradient or update, the
+    layer of the step lit, and each neuron with the value the step has revealed."""
+    layers = p.problem.layers
     names = layer_symbols(layers)
     values = edge_values(p, step, mode)
     # Gradients of different layers can differ a hundredfold: scale to the layer in the lesson
     scaled = values if mode == "weight" or step.layer is None else [values[step.layer]]
     m = max(float(np.abs(v).max()) for v in scaled) or 1.0
     ys = [np.arange(n)[::-1] - (n - 1) / 2 for n in layers]
-
-    traces = []
-    # edge geometry, all layers at once: from (l, y_from[i]) to (l + 1, y_to[j])
-    x0, y0, x1, y1, val, lit = [], [], [], [], [], []
-    for l, v in enumerate(values):
-        to, frm = np.meshgrid(np.arange(layers[l + 1]), np.arange(layers[l]), indexing="ij")
-        x0.append(np.full(v.size, l, float))
-        x1.append(np.full(v.size, l + 1, float))
-        y0.append(ys[l][frm.ravel()])
-        y1.append(ys[l + 1][to.ravel()])
-        val.append(v.ravel())
-        lit.append(np.full(v.size, step.layer is None or step.layer == l))
-    x0, y0, x1, y1, val, lit = map(np.concatenate, (x0, y0, x1, y1, val, lit))
-    bins = np.clip(np.rint((val / m + 1) / 2 * (BINS - 1)), 0, BINS - 1).astype(int)
-    centres = np.linspace(-1, 1, BINS)
-    colours = sample_colorscale(COLORSCALE, (centres + 1) / 2)
-    for is_lit in (False, True):
-        for k in range(BINS):
-            chosen = (bins == k) & (lit == is_lit)
-            if not chosen.any():
-                continue
-            n = int(chosen.sum())
-            xs = np.column_stack([x0[chosen], x1[chosen], np.full(n, np.nan)]).ravel()
-            ys_ = np.column_stack([y0[chosen], y1[chosen], np.full(n, np.nan)]).ravel()
-            traces.append(
-                dict(
-                    type="scatter",
-                    x=xs,
-                    y=ys_,
-                    mode="lines",
-                    hoverinfo="skip",
-                    showlegend=False,
-                    opacity=1.0 if is_lit else FADED,
-                    line={
-                        "color": colours[k],
-                        "width": MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * abs(centres[k]),
-                    },
-                    name=f"edges {centres[k] * m:+.3g}",
-                )
-            )
-
-    traces.append(
-        dict(
-            type="scatter",
-            x=x0 + AT * (x1 - x0),
-            y=y0 + AT * (y1 - y0),
-            mode="markers",
-            showlegend=False,
-            hovertext=_edge_hover(p, step, names),
-            hoverinfo="text",
-            name="edge values",
-            marker={
-                "size": 10,
-                "opacity": 0,
-                "color": val,
-                "colorscale": COLORSCALE,
-                "cmin": -m,
-                "cmax": m,
-                "showscale": True,
-                "colorbar": {"title": {"text": _mode_title(mode)}, "thickness": 14},
-            },
-            customdata=np.column_stack(
-                [np.repeat(np.arange(len(values)), [v.size for v in values]), np.arange(val.size)]
-            ),
-        )
-    )
-    traces.append(_nodes(p, step, names, ys))
+    edges = _edges(layers, values, ys, step.layer)
+    traces = [
+        *_edge_lines(edges, m),
+        _edge_points(edges, m, _edge_hover(p, step, names), mode, values),
+        _nodes(p, step, names, ys),
+    ]
     layout = dict(
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         plot_bgcolor="white",
@@ -141,6 +81,82 @@ def figure(p: Pass, step: Step, mode: str) -> go.Figure:
     )
     # Plotly's checking of every property costs more than building them: these are known good
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
+
+
+def _edges(layers, values, ys, lit_layer) -> dict[str, np.ndarray]:
+    """Every edge at once, weight layer after layer: from (l, y_from[i]) to (l + 1, y_to[j]),
+    its value, and whether its layer is lit."""
+    x0, y0, x1, y1, val, lit = [], [], [], [], [], []
+    for l, v in enumerate(values):
+        to, frm = np.meshgrid(np.arange(layers[l + 1]), np.arange(layers[l]), indexing="ij")
+        x0.append(np.full(v.size, l, float))
+        x1.append(np.full(v.size, l + 1, float))
+        y0.append(ys[l][frm.ravel()])
+        y1.append(ys[l + 1][to.ravel()])
+        val.append(v.ravel())
+        lit.append(np.full(v.size, lit_layer is None or lit_layer == l))
+    return dict(
+        zip(("x0", "y0", "x1", "y1", "val", "lit"), map(np.concatenate, (x0, y0, x1, y1, val, lit)))
+    )
+
+
+def _edge_lines(e: dict, m: float) -> list[dict]:
+    """One trace of lines per colour bin and per lit or faded: a few traces, not one an edge."""
+    bins = np.clip(np.rint((e["val"] / m + 1) / 2 * (BINS - 1)), 0, BINS - 1).astype(int)
+    centres = np.linspace(-1, 1, BINS)
+    colours = sample_colorscale(COLORSCALE, (centres + 1) / 2)
+    traces = []
+    for is_lit in (False, True):
+        for k in range(BINS):
+            chosen = (bins == k) & (e["lit"] == is_lit)
+            if not chosen.any():
+                continue
+            n = int(chosen.sum())
+            gaps = np.full(n, np.nan)
+            traces.append(
+                dict(
+                    type="scatter",
+                    x=np.column_stack([e["x0"][chosen], e["x1"][chosen], gaps]).ravel(),
+                    y=np.column_stack([e["y0"][chosen], e["y1"][chosen], gaps]).ravel(),
+                    mode="lines",
+                    hoverinfo="skip",
+                    showlegend=False,
+                    opacity=1.0 if is_lit else FADED,
+                    line={
+                        "color": colours[k],
+                        "width": MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * abs(centres[k]),
+                    },
+                    name=f"edges {centres[k] * m:+.3g}",
+                )
+            )
+    return traces
+
+
+def _edge_points(e: dict, m: float, hover: list[str], mode: str, values) -> dict:
+    """An invisible point on each edge that carries its hover text and the colour bar."""
+    return dict(
+        type="scatter",
+        x=e["x0"] + AT * (e["x1"] - e["x0"]),
+        y=e["y0"] + AT * (e["y1"] - e["y0"]),
+        mode="markers",
+        showlegend=False,
+        hovertext=hover,
+        hoverinfo="text",
+        name="edge values",
+        marker={
+            "size": 10,
+            "opacity": 0,
+            "color": e["val"],
+            "colorscale": COLORSCALE,
+            "cmin": -m,
+            "cmax": m,
+            "showscale": True,
+            "colorbar": {"title": {"text": _mode_title(mode)}, "thickness": 14},
+        },
+        customdata=np.column_stack(
+            [np.repeat(np.arange(len(values)), [v.size for v in values]), np.arange(e["val"].size)]
+        ),
+    )
 
 
 def _mode_title(mode: str) -> str:
