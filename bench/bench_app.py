@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 from plotly.colors import sample_colorscale  # noqa: E402
 
-from nnviz.core.engine import step as run_step  # noqa: E402
+from nnviz.core.engine import iterate as run_step  # noqa: E402
 from nnviz.core.functions import Activation  # noqa: E402
 from nnviz.core.networks import random_problem  # noqa: E402
 from nnviz.core.problem import preset  # noqa: E402

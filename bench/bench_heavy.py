@@ -26,7 +26,7 @@ with a click on the seed problem on the same server in the same run:
    the probe clicks during the first WINDOW seconds, the trainers get TRAIN_WAIT seconds, then
    the server is stopped, which ends any run still going.
 
-The network and the sheet are generated here with the new code's nnviz (engine.step, and
+The network and the sheet are generated here with the new code's nnviz (engine.iterate, and
 grading.quantities and true_value for the true values); they are plain JSON, the same for both
 servers. This machine is noisy: read the ratios, and never turn these figures into test
 assertions.
@@ -67,7 +67,7 @@ from bench_sessions import (  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from test_sessions import socket_student  # noqa: E402
 
-from nnviz.core.engine import step  # noqa: E402
+from nnviz.core.engine import iterate  # noqa: E402
 from nnviz.core.problem import Problem  # noqa: E402
 from nnviz.teaching.grading import quantities, true_value  # noqa: E402
 from nnviz.ui.train import most_iterations  # noqa: E402
@@ -127,7 +127,7 @@ def answer_sheet(problem: dict) -> str:
     x and o* are copied right: a wrong x or o* makes grading.check raise (lesson.working is
     given no layer for them), which is not what this measures."""
     p = Problem.from_dict(problem)
-    truth, rng = step(p), np.random.default_rng(1)
+    truth, rng = iterate(p), np.random.default_rng(1)
     values = {}
     for q in quantities(p):
         v = true_value(truth, p, q.kind, q.layer)

@@ -3,7 +3,7 @@
     python bench/bench_train.py
 
 Every figure is a ratio against a baseline timed in the same run, in interleaved rounds, because
-this machine is noisy: engine.step called in a plain loop, each step from the last one's
+this machine is noisy: engine.iterate called in a plain loop, each step from the last one's
 weights, which is all a run must do at the least. Times are this process's CPU time, so that
 other jobs on the machine's two cores do not count. Goal: 10,000 iterations of the seed, with
 its history recorded, in at most 0.5 s. Also shown: 100,000 iterations of the seed, and an
@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nnviz.core.engine import step  # noqa: E402
+from nnviz.core.engine import iterate  # noqa: E402
 from nnviz.core.problem import preset  # noqa: E402
 from nnviz.core.training import HISTORY_FLOATS, train  # noqa: E402
 
@@ -33,7 +33,7 @@ ROUNDS = 5
 def stepped(problem, n):
     p = problem
     for _ in range(n):
-        p = step(p).updated
+        p = iterate(p).updated
     return p
 
 
@@ -67,17 +67,17 @@ def main():
     train(seed, 100)  # warm up
     t_train, t_step, ratio, run = rounds(seed, 10_000)
     verdict = "ok" if t_train <= 0.5 else "MISSED"
-    print(f"Training runs, in CPU time: the best of {ROUNDS} rounds, each against engine.step")
+    print(f"Training runs, in CPU time: the best of {ROUNDS} rounds, each against engine.iterate")
     print(
         f"  seed, 10,000 iterations, {len(run.recorded):,} recorded: {t_train:.3f} s; "
-        f"10,000 engine.step calls: {t_step:.3f} s; ratio {ratio:.2f}  (goal <= 0.5 s)  {verdict}"
+        f"10,000 engine.iterate calls: {t_step:.3f} s; ratio {ratio:.2f}  (goal <= 0.5 s)  {verdict}"
     )
 
     t_train, t_step, ratio, run = rounds(seed, 100_000, count=2)
     print(
         f"  seed, 100,000 iterations, {len(run.recorded):,} recorded, "
         f"history {history_bytes(run) / 1e6:.1f} MB: {t_train:.3f} s; "
-        f"100,000 engine.step calls: {t_step:.3f} s; ratio {ratio:.2f}"
+        f"100,000 engine.iterate calls: {t_step:.3f} s; ratio {ratio:.2f}"
     )
 
     big = wide_and_deep()
@@ -88,7 +88,7 @@ def main():
     tracemalloc.stop()
     print(
         f"  8 layers of 64, 1,000 iterations, {len(run.recorded)} recorded: {t_train:.3f} s; "
-        f"1,000 engine.step calls: {t_step:.3f} s; ratio {ratio:.2f}"
+        f"1,000 engine.iterate calls: {t_step:.3f} s; ratio {ratio:.2f}"
     )
     print(
         f"  its history: {history_bytes(run) / 1e6:.1f} MB (budget {HISTORY_FLOATS * 8 / 1e6:.0f} "

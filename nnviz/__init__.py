@@ -2,8 +2,8 @@
 
 The public API, for scripts and notebooks; everything else may change between versions.
 
-    from nnviz import preset, step, steps, figure
-    p = step(preset("seed"))
+    from nnviz import preset, iterate, steps, figure
+    p = iterate(preset("seed"))
     figure(p, steps(p)[4], "weight")  # a Plotly figure: Jupyter draws it inline
     steps(p)[4]                        # its equations, which Jupyter shows as LaTeX
 
@@ -14,19 +14,19 @@ the lesson, starts in the time NumPy takes.
 import importlib
 
 _MODULE = {
-    "Pass": "core.engine",
+    "Iteration": "core.engine",
     "Problem": "core.problem",
     "ProblemError": "core.problem",
     "Step": "teaching.lesson",
     "Training": "core.training",
-    "check": "teaching.grading",
     "figure": "plots.network",
     "gradient_check": "core.engine",
+    "iterate": "core.engine",
     "load": "core.problem",
     "loss_curve": "plots.curves",
+    "mark": "teaching.grading",
     "preset": "core.problem",
     "read_answers": "teaching.grading",
-    "step": "core.engine",
     "steps": "teaching.lesson",
     "train": "core.training",
 }

@@ -18,12 +18,12 @@ import sys
 
 import numpy as np
 
-from nnviz.core.engine import Pass, step
+from nnviz.core.engine import Iteration, iterate
 from nnviz.core.notation import element_name, layer_symbols, number, significant
 from nnviz.core.problem import Problem, ProblemError, dumps, load, preset, read_file
 from nnviz.core.training import MAX_ITERATIONS, Training, train
 from nnviz.teaching import worksheet
-from nnviz.teaching.grading import ATOL, RTOL, check, read_answers
+from nnviz.teaching.grading import ATOL, RTOL, mark, read_answers
 from nnviz.teaching.quantities import plan, value_of
 
 
@@ -133,7 +133,7 @@ def _finite(text: str) -> float:
     return value
 
 
-def solution_text(p: Pass) -> str:
+def solution_text(p: Iteration) -> str:
     """Every quantity of one step, in the lecture's order, as aligned rows of numbers."""
     lecture = plan(p.problem)
     sections = {
@@ -274,7 +274,7 @@ def _where(path: str | None) -> str:
 
 
 def _solve(args) -> str:
-    result = step(_load(args.problem))
+    result = iterate(_load(args.problem))
     return {
         "json": lambda: dumps(result.to_dict()) + "\n",
         "text": lambda: solution_text(result),
@@ -301,7 +301,7 @@ def _check(args) -> str:
         sheet = read_answers(read_file(args.answers, "an answer sheet file"))
     except ProblemError as e:
         raise UsageError(f"{_shown(args.answers)}: {e}") from None
-    report = check(sheet, args.atol, args.rtol)
+    report = mark(sheet, args.atol, args.rtol)
     return dumps(report.to_dict()) + "\n" if args.format == "json" else marking_text(sheet, report)
 
 

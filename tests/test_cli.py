@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.problem import Problem, preset
 from nnviz.core.training import train
 
@@ -49,7 +49,7 @@ def test_solve_prints_the_seed_by_default():
     run = nnviz("solve")
     assert run.returncode == 0 and run.stderr == ""
     table = rows(run.stdout)
-    p = step(preset("seed"))
+    p = iterate(preset("seed"))
     assert run.stdout.startswith("Problem 1: 3-4-2, ELU hidden layer, softmax output\n")
     assert table["h"] == [2.0, -0.77687, 4.7, 0.2]
     assert table["L"] == [0.309548]
@@ -81,7 +81,7 @@ def test_solve_json_is_the_solution_format_at_full_precision():
     run = nnviz("solve", "--format", "json")
     assert run.returncode == 0
     solution = strict_json(run.stdout)
-    p = step(preset("seed"))
+    p = iterate(preset("seed"))
     assert solution["format"] == "nnviz-solution/1"
     assert solution["problem"] == preset("seed").to_dict()
     assert solution["problem"]["biases"] is None and solution["problem"]["title"]
@@ -101,7 +101,7 @@ def test_solve_json_is_the_solution_format_at_full_precision():
 def test_solve_json_with_biases_writes_their_gradients():
     run = nnviz("solve", "examples/tutorial-2-2-2.json", "--format", "json")
     solution = strict_json(run.stdout)
-    p = step(preset("tutorial"))
+    p = iterate(preset("tutorial"))
     layer = solution["layers"][1]
     assert layer["grad_biases"] == p.backward.grad_biases[1].tolist()
     assert layer["biases_new"] == p.updated.biases[1].tolist()
@@ -124,7 +124,7 @@ def test_a_deep_network_uses_the_generic_names(tmp_path):
     table = rows(nnviz("solve", str(path)).stdout)
     for name in ["W1", "b1", "u1", "h1", "u3", "h3", "dL/dh3", "dL/dW1", "dL/db2", "W3_new"]:
         assert name in table
-    p = step(Problem.from_dict(problem))
+    p = iterate(Problem.from_dict(problem))
     np.testing.assert_allclose(table["h3"], p.forward.post[2], atol=5e-7)
 
 
@@ -234,7 +234,7 @@ def test_train_json_is_the_training_format_at_full_precision():
         "threshold",
         15,
     )
-    assert written["loss"][0] == step(preset("seed")).forward.loss
+    assert written["loss"][0] == iterate(preset("seed")).forward.loss
     assert written["final_loss"] < 0.01 <= written["loss"][-1]
 
 

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.networks import random_problem
 from nnviz.core.problem import preset
 from nnviz.core.training import train
@@ -44,7 +44,7 @@ def test_each_weight_is_drawn_under_its_blackboard_name_through_every_step():
     for i in range(4):
         assert paths["v_21"].y[i] == p.weights[0][1, 0]
         assert paths["w_24"].y[i] == p.weights[1][1, 3]
-        p = step(p).updated
+        p = iterate(p).updated
 
 
 def test_a_wide_layer_draws_its_first_weights_and_says_so():
@@ -60,5 +60,5 @@ def test_the_outputs_follow_the_run_with_the_targets_dotted():
     traces = {t.name: t for t in output_paths(run).data}
     assert set(traces) == {"o_1", "o_2", "target 0", "target 1"}
     np.testing.assert_array_equal(traces["o_1"].y, run.outputs[:, 0])
-    assert traces["o_1"].y[0] == step(preset("seed")).forward.post[-1][0]
+    assert traces["o_1"].y[0] == iterate(preset("seed")).forward.post[-1][0]
     assert list(traces["target 1"].y) == [1.0, 1.0]

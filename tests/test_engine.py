@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from nnviz.core.engine import backward, forward, gradient_check, step, update
+from nnviz.core.engine import backward, forward, gradient_check, iterate, update
 from nnviz.core.problem import Problem, preset
 
 TOL = 1e-9
@@ -65,7 +65,7 @@ def close(actual, expected, tol=TOL):
 
 @pytest.fixture(scope="module")
 def seed():
-    return seed_by_hand(), step(preset("seed"))
+    return seed_by_hand(), iterate(preset("seed"))
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def tutorial_by_hand():
 
 
 def test_tutorial_every_value():
-    e, p = tutorial_by_hand(), step(preset("tutorial"))
+    e, p = tutorial_by_hand(), iterate(preset("tutorial"))
     f, b, new = p.forward, p.backward, p.updated
     close(f.pre[0], e["u"])
     close(f.post[0], e["h"])
@@ -171,7 +171,7 @@ def test_tutorial_every_value():
 
 def test_tutorial_matches_the_published_walkthrough():
     """Matt Mazur's well-known walkthrough of this network prints these to 9 places."""
-    p = step(preset("tutorial"))
+    p = iterate(preset("tutorial"))
     assert p.forward.loss == pytest.approx(0.298371109, abs=1e-9)
     assert p.updated.weights[1][0, 0] == pytest.approx(0.35891648, abs=1e-8)
     assert p.updated.weights[0][0, 0] == pytest.approx(0.149780716, abs=1e-9)
@@ -233,7 +233,7 @@ def deep_by_hand():
 def test_a_deeper_network_every_value():
     e = deep_by_hand()
     assert e["pre"][1][1] < 0  # the leaky slope is exercised
-    p = step(Problem.from_dict(e["problem"]))
+    p = iterate(Problem.from_dict(e["problem"]))
     close(p.forward.loss, e["L"])
     for l in range(3):
         close(p.forward.pre[l], e["pre"][l])
@@ -250,7 +250,7 @@ def test_the_phases_compose_into_a_step():
     problem = preset("seed")
     fwd = forward(problem)
     new = update(problem, backward(problem, fwd))
-    for a, b in zip(new.weights, step(problem).updated.weights, strict=True):
+    for a, b in zip(new.weights, iterate(problem).updated.weights, strict=True):
         np.testing.assert_array_equal(a, b)
     assert new.learning_rate == problem.learning_rate and new.x is problem.x
 
@@ -258,7 +258,7 @@ def test_the_phases_compose_into_a_step():
 def test_update_leaves_the_old_problem_alone():
     problem = preset("seed")
     before = [w.copy() for w in problem.weights]
-    step(problem)
+    iterate(problem)
     for a, b in zip(problem.weights, before, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -344,7 +344,7 @@ def test_gradients_equal_finite_differences(problem):
 def test_a_small_step_does_not_raise_the_loss(problem, eta):
     assume(smooth_here(problem))
     problem = Problem.from_dict({**problem.to_dict(), "learning_rate": eta})
-    p = step(problem)
+    p = iterate(problem)
     squared = sum((g**2).sum() for g in p.backward.grad_weights)
     if p.backward.grad_biases is not None:
         squared += sum((g**2).sum() for g in p.backward.grad_biases)
@@ -388,7 +388,7 @@ def test_huge_weights_and_inputs_stay_finite(problem, data):
         for w in problem.weights
     ]
     problem = problem.with_parameters(weights, problem.biases)
-    p = step(problem)
+    p = iterate(problem)
     assert math.isfinite(p.forward.loss)
     for a in all_arrays(p):
         assert np.isfinite(a).all()
@@ -424,7 +424,7 @@ def test_the_limits_of_the_format_stay_finite(hidden, loss, output):
             "learning_rate": 1e6,
         }
     )
-    p = step(problem)
+    p = iterate(problem)
     assert math.isfinite(p.forward.loss)
     for a in all_arrays(p):
         assert np.isfinite(a).all()
@@ -453,7 +453,7 @@ def test_a_confidently_wrong_network_stays_finite(loss, output):
             "learning_rate": 0.1,
         }
     )
-    p = step(problem)
+    p = iterate(problem)
     for a in all_arrays(p):
         assert np.isfinite(a).all()
     z = p.forward.pre[0]
@@ -488,7 +488,7 @@ def test_the_largest_network_the_format_allows():
             "learning_rate": 0.1,
         }
     )
-    p = step(problem)
+    p = iterate(problem)
     assert [u.shape for u in p.forward.pre] == [(64,)] * 7
     assert [g.shape for g in p.backward.grad_weights] == [(64, 64)] * 7
     assert [b.shape for b in p.updated.biases] == [(64,)] * 7

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import pytest
 from choreographer.browsers.chromium import Chromium
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.problem import preset
 from nnviz.files import export
 from nnviz.plots.network import figure
@@ -32,7 +32,7 @@ def no_browser_left():
 
 @pytest.fixture(scope="module")
 def network():
-    p = step(preset("seed"))
+    p = iterate(preset("seed"))
     return figure(p, steps(p)[0], "weight")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from nnviz.core.problem import preset
-from nnviz.teaching.grading import AnswerError, check, read_answers
+from nnviz.teaching.grading import AnswerError, mark, read_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = ROOT / "examples" / "seed-answers.json"
@@ -57,7 +57,7 @@ def marks(report):
 def test_the_seed_answer_is_marked_as_an_examiner_would():
     truth = seed_world()
     given = json.loads(SHEET.read_text())["answers"]
-    report = check(read_answers(SHEET.read_bytes()))
+    report = mark(read_answers(SHEET.read_bytes()))
     expected = {}
     for symbol, values in given.items():
         for index, value in np.ndenumerate(np.asarray(values, float)):
@@ -142,7 +142,7 @@ def test_an_error_and_everything_consistent_after_it():
     u = truth["u"].copy()
     u[1] = -1.0  # the slip: -1.0 instead of -1.5
     student = seed_world(u=u)
-    report = check(read_answers(json.dumps({"answers": full_sheet(student)})))
+    report = mark(read_answers(json.dumps({"answers": full_sheet(student)})))
     got = marks(report)
     assert got[("u", (2,))] == "wrong"
     for symbol, values in student.items():
@@ -159,7 +159,7 @@ def test_a_carried_error_passes_through_blanks():
     o = np.array([0.9, 0.1])
     student = seed_world(o=o)
     sheet = {"answers": {"o": o.tolist(), "dL/dw": student["dL/dw"].tolist()}}
-    report = check(read_answers(json.dumps(sheet)))
+    report = mark(read_answers(json.dumps(sheet)))
     item = next(i for i in report.items if i.symbol == "dL/dw" and i.index == (1, 1))
     assert item.status == "carried"
     assert item.note == "consistent with your o_1 = 0.9"
@@ -168,7 +168,7 @@ def test_a_carried_error_passes_through_blanks():
 
 def test_generic_names_are_aliases_for_one_hidden_layer():
     sheet = {"answers": {"u1": (V @ X).tolist(), "dL/dW2": seed_world()["dL/dw"].tolist()}}
-    report = check(read_answers(json.dumps(sheet)))
+    report = mark(read_answers(json.dumps(sheet)))
     assert {i.symbol for i in report.items} == {"u", "dL/dw"}
     assert all(i.status == "correct" for i in report.items)
 
@@ -235,5 +235,5 @@ def test_bad_files_are_refused(text, message, tmp_path):
 def test_the_problem_in_the_sheet_is_the_one_marked():
     problem = preset("tutorial")
     sheet = {"problem": problem.to_dict(), "answers": {"L": 0.298371109}}
-    report = check(read_answers(json.dumps(sheet)))
+    report = mark(read_answers(json.dumps(sheet)))
     assert marks(report) == {("L", ()): "correct"}

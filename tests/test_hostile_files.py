@@ -16,7 +16,7 @@ import pytest
 
 from nnviz.core import problem as problem_module
 from nnviz.core.problem import Problem, ProblemError, load, preset
-from nnviz.teaching.grading import AnswerError, check, read_answers
+from nnviz.teaching.grading import AnswerError, mark, read_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = json.loads((ROOT / "examples" / "seed-problem.json").read_text())
@@ -225,5 +225,5 @@ def test_marking_at_the_edge_raises_no_warning():
     sheet = read_answers(json.dumps({"answers": {"L": 1e308, "o": [-1e308, 1e308]}}))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        report = check(sheet, atol=1e308, rtol=1e308)
+        report = mark(sheet, atol=1e308, rtol=1e308)
     assert {i.status for i in report.items} == {"correct"}

@@ -6,7 +6,7 @@ from itertools import pairwise
 import pytest
 from seed import TITLES as SEED_TITLES
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.functions import Activation
 from nnviz.core.networks import random_problem
 from nnviz.core.notation import short
@@ -16,7 +16,7 @@ from nnviz.teaching.lesson import MAX_LINES, step_count, steps
 
 @pytest.fixture(scope="module")
 def seed():
-    return steps(step(preset("seed")))
+    return steps(iterate(preset("seed")))
 
 
 def test_the_seed_lecture_has_the_eleven_steps(seed):
@@ -89,7 +89,7 @@ def test_biases_and_depth_change_the_steps():
             "learning_rate": 0.5,
         }
     )
-    lesson = steps(step(problem))
+    lesson = steps(iterate(problem))
     assert len(lesson) == step_count(problem) == 15
     titles = [s.title for s in lesson]
     assert titles[1] == "u1 = W1 x + b1" and titles[4] == "h2 = ReLU(u2)"
@@ -98,7 +98,7 @@ def test_biases_and_depth_change_the_steps():
 
 
 def test_squared_error_goes_through_the_outputs_derivative():
-    lesson = steps(step(preset("tutorial")))
+    lesson = steps(iterate(preset("tutorial")))
     assert lesson[6].title == "dL/do and dL/dz"
     assert any(r"\sigma'(z_k)" in e for e in lesson[6].equations)
 
@@ -106,7 +106,7 @@ def test_squared_error_goes_through_the_outputs_derivative():
 def test_a_large_layer_shows_its_first_rows_and_counts_the_rest():
     activations = [Activation("tanh"), Activation("tanh"), Activation("softmax")]
     problem = random_problem([64] * 4, activations, "cross_entropy", True, seed=1)
-    lesson = steps(step(problem))
+    lesson = steps(iterate(problem))
     for s in lesson:
         assert len(s.equations) <= 2 * MAX_LINES + 4, s.title
     u1 = lesson[1].equations
@@ -130,7 +130,7 @@ def test_numbers_on_the_board(value, text):
 
 def test_every_step_has_equations():
     for problem in (preset("seed"), preset("tutorial")):
-        for s in steps(step(problem)):
+        for s in steps(iterate(problem)):
             assert s.equations and all(isinstance(e, str) and e for e in s.equations)
 
 
@@ -197,7 +197,7 @@ def test_every_equation_is_latex_that_katex_accepts(layers, biases):
     depth = len(layers) - 1
     activations = [Activation("elu", 0.5)] * (depth - 1) + [Activation("sigmoid")]
     problem = random_problem(layers, activations, "squared_error", biases, seed=5)
-    for s in steps(step(problem)):
+    for s in steps(iterate(problem)):
         for e in s.equations:
             assert double_scripts(e) == [], (s.title, e)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.functions import Activation
 from nnviz.core.networks import random_problem
 from nnviz.core.problem import preset
@@ -16,7 +16,7 @@ SEED_W = [[1.0, 1.0, 0.5, 0.5], [0.3, 0.4, 0.5, 0.1]]
 
 @pytest.fixture(scope="module")
 def seed():
-    p = step(preset("seed"))
+    p = iterate(preset("seed"))
     return p, steps(p)
 
 
@@ -121,7 +121,7 @@ def test_nodes_show_values_once_revealed(seed):
 
 def test_a_large_network_stays_a_few_traces():
     activations = [Activation("relu"), Activation("relu"), Activation("softmax")]
-    p = step(random_problem([64] * 4, activations, "cross_entropy", False, seed=2))
+    p = iterate(random_problem([64] * 4, activations, "cross_entropy", False, seed=2))
     fig = figure(p, steps(p)[3], "gradient")
     assert len(fig.data) <= 2 * BINS + 2
     assert len(trace(fig, "edge values").marker.color) == 3 * 64 * 64

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from nnviz.core.engine import gradient_check, step
+from nnviz.core.engine import gradient_check, iterate
 from nnviz.core.functions import ACTIVATIONS, ActivationFunction, activation_names
 from nnviz.core.problem import Problem, ProblemError, preset
 from nnviz.teaching import worksheet
-from nnviz.teaching.grading import AnswerSheet, check, quantities
+from nnviz.teaching.grading import AnswerSheet, mark, quantities
 from nnviz.teaching.lesson import steps
 from nnviz.teaching.quantities import value_of
 
@@ -47,7 +47,7 @@ def test_the_format_and_the_engine_take_it(softsign):
     assert "softsign" in activation_names(output=False)
     problem = seed_with_softsign()
     assert json.loads(problem.to_json())["activations"] == ["softsign", "softmax"]
-    p = step(problem)
+    p = iterate(problem)
     np.testing.assert_allclose(p.forward.pre[0], U, rtol=0, atol=1e-15)
     h = np.array([2 / 3, -1.5 / 2.5, 4.7 / 5.7, 0.2 / 1.2])  # u / (1 + |u|), by hand
     np.testing.assert_allclose(p.forward.post[0], h, rtol=1e-15)
@@ -58,7 +58,7 @@ def test_the_format_and_the_engine_take_it(softsign):
 
 
 def test_the_lesson_and_the_worksheets_write_it_and_its_derivative(softsign):
-    p = step(seed_with_softsign())
+    p = iterate(seed_with_softsign())
     lesson = steps(p)
     assert lesson[2].title == "h = softsign(u)"
     assert lesson[2].equations[0] == SOFTSIGN.latex
@@ -74,12 +74,12 @@ def test_the_lesson_and_the_worksheets_write_it_and_its_derivative(softsign):
 
 def test_the_grader_marks_it(softsign):
     problem = seed_with_softsign()
-    truth = step(problem)
+    truth = iterate(problem)
     answers = {q.name: value_of(truth, q.key) for q in quantities(problem)}
-    assert check(AnswerSheet(problem, answers)).summary()["wrong"] == 0
+    assert mark(AnswerSheet(problem, answers)).summary()["wrong"] == 0
     h = truth.forward.post[0].copy()
     h[0] = 0.5  # a wrong h_1, and the z that follows from it
-    report = check(AnswerSheet(problem, {"u": U, "h": h, "z": problem.weights[1] @ h}))
+    report = mark(AnswerSheet(problem, {"u": U, "h": h, "z": problem.weights[1] @ h}))
     items = {(i.symbol, i.index): i.status for i in report.items}
     assert items[("u", (1,))] == "correct" and items[("h", (1,))] == "wrong"
     assert items[("z", (1,))] == items[("z", (2,))] == "carried"

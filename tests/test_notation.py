@@ -3,7 +3,7 @@
 import pytest
 
 from nnviz.cli import marking_text
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.functions import Activation
 from nnviz.core.networks import random_problem
 from nnviz.core.notation import (
@@ -16,7 +16,7 @@ from nnviz.core.notation import (
 )
 from nnviz.plots.network import figure
 from nnviz.teaching import worksheet
-from nnviz.teaching.grading import AnswerSheet, check
+from nnviz.teaching.grading import AnswerSheet, mark
 from nnviz.teaching.lesson import steps
 
 
@@ -79,7 +79,7 @@ def wide():
 
 @pytest.mark.parametrize(("j", "i"), [(1, 1), (12, 3)])
 def test_one_weight_has_one_name_on_the_board_in_the_hover_in_the_marks_and_the_worksheet(j, i):
-    p = step(wide())
+    p = iterate(wide())
     name, latex = element_name("v", (j, i)), element_latex("v", j, i)
     lesson = steps(p, cap=None)
     board = " ".join(e for s in lesson for e in s.equations)
@@ -89,7 +89,7 @@ def test_one_weight_has_one_name_on_the_board_in_the_hover_in_the_marks_and_the_
     texts = [h for t in edges for h in t.hovertext]
     assert any(h.startswith(f"{name} = ") and f"∂L/∂{name} = " in h for h in texts)
     sheet = AnswerSheet(p.problem, {"v_new": p.updated.weights[0] + 1.0})
-    marked = [element_name(item.symbol, item.index) for item in check(sheet).items]
+    marked = [element_name(item.symbol, item.index) for item in mark(sheet).items]
     assert f"v_new_{name[2:]}" in marked
     assert rf"{latex} \leftarrow" in worksheet.latex(p)
     assert f"{name} <-" in cli_marking(p, j, i)
@@ -100,4 +100,4 @@ def cli_marking(p, j, i) -> str:
     answers = {"v_new": p.updated.weights[0].copy()}
     answers["v_new"][j - 1, i - 1] += 1.0
     sheet = AnswerSheet(p.problem, answers)
-    return marking_text(sheet, check(sheet))
+    return marking_text(sheet, mark(sheet))

@@ -8,7 +8,7 @@ import nbformat
 import plotly.io
 import pytest
 
-from nnviz import figure, loss_curve, preset, step, steps, train
+from nnviz import figure, iterate, loss_curve, preset, steps, train
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "examples" / "notebook.ipynb"
@@ -41,7 +41,7 @@ def test_every_cell_runs_without_an_error_or_a_warning(cells):
 
 
 def test_it_shows_the_seed_loss_and_the_lesson(cells):
-    p = step(preset("seed"))
+    p = iterate(preset("seed"))
     assert output(cells[0], "text/plain") == repr(p.forward.loss)
     assert float(output(cells[0], "text/plain")) == pytest.approx(0.309548, abs=5e-7)
     (printed,) = [o["text"] for o in cells[1].outputs if o["output_type"] == "stream"]
@@ -57,7 +57,7 @@ def drawn_as(fig: dict) -> dict:
 
 def test_figures_are_drawn_inline_as_plotly_figures(cells):
     """Each figure cell's output is the figure itself, as Plotly's mime type carries it."""
-    p = step(preset("seed"))
+    p = iterate(preset("seed"))
     lesson = steps(p)
     assert lesson[4].title == "o = softmax(z)" and lesson[7].title == "dL/dw"
     drawn = {
@@ -71,7 +71,7 @@ def test_figures_are_drawn_inline_as_plotly_figures(cells):
 
 
 def test_a_step_displays_as_its_equations_in_latex(cells):
-    lesson = steps(step(preset("seed")))
+    lesson = steps(iterate(preset("seed")))
     for cell, s in ((cells[3], lesson[4]), (cells[5], lesson[7])):
         latex = output(cell, "text/latex")
         assert latex == s._repr_latex_()

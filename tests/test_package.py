@@ -21,7 +21,7 @@ from conftest import SERVER_START_TIMEOUT, free_port, start_server, stop_server,
 from packaging.requirements import Requirement
 from playwright.sync_api import Page, expect
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.problem import preset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +143,7 @@ def test_the_installed_command_is_python_m_nnviz(installed, tmp_path):
         )
         assert (run.returncode, run.stdout, run.stderr) == (0, here.stdout, ""), args
     solution = json.loads(nnviz(installed, "solve", "--format", "json").stdout)
-    truth = step(preset("seed"))
+    truth = iterate(preset("seed"))
     assert solution["loss"] == truth.forward.loss  # every digit
     marks = nnviz(installed, "check", str(answers)).stdout.splitlines()
     assert marks[2] == "43 answers: 29 correct, 1 carried forward, 13 wrong"
@@ -270,18 +270,19 @@ def test_a_deprecation_inside_a_third_party_package_is_shown_not_raised():
 def test_the_public_api_is_what_the_readme_lists():
     import nnviz
 
-    listed = "Problem ProblemError load preset step Pass gradient_check steps Step figure train"
-    listed += " Training loss_curve check read_answers"
+    listed = "Problem ProblemError load preset iterate Iteration gradient_check steps Step figure"
+    listed += " train Training loss_curve mark read_answers"
     assert sorted(nnviz.__all__) == sorted(listed.split())
     assert set(nnviz.__all__) <= set(dir(nnviz))
     namespace: dict = {}
     exec("from nnviz import *", namespace)
-    assert (
-        namespace["step"](namespace["preset"]("seed")).forward.loss == step(preset()).forward.loss
-    )
+    seed = namespace["iterate"](namespace["preset"]("seed"))
+    assert seed.forward.loss == iterate(preset()).forward.loss
     assert callable(namespace["figure"])  # the function, not the module that draws it
     with pytest.raises(AttributeError, match="no attribute 'solve'"):
         nnviz.solve  # noqa: B018
+    with pytest.raises(AttributeError):  # one meaning each: a step is a board of the lecture
+        nnviz.step  # noqa: B018
 
 
 def test_the_command_line_does_not_load_plotly_or_streamlit():

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpmath import mp, mpf
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.functions import LOSSES, Activation
 from nnviz.core.problem import Problem
 
@@ -444,7 +444,7 @@ def assert_step_matches_reference(problem):
     """Every value of one step against the reference: relative 1e-12, for these networks have no
     sum of terms of opposite sign but W5^T dL/dz, whose terms are exact. dL/do beyond a double
     is checked as reported at about 1e300."""
-    p, ref = step(problem), ref_step(problem)
+    p, ref = iterate(problem), ref_step(problem)
     fwd, bwd, depth = p.forward, p.backward, len(problem.weights)
     for l in range(depth):  # forward first, so that a failure names its first wrong value
         assert_close(fwd.pre[l], ref["pre"][l], what=f"pre[{l}]")
@@ -547,7 +547,7 @@ def test_fused_output_gradient_where_o_rounds_to_its_target(output, loss, last, 
             "learning_rate": 0.1,
         }
     )
-    p = step(problem)
+    p = iterate(problem)
     truth = -math.exp(-40) / (1 + math.exp(-40))
     assert p.backward.grad_pre[-1][0] == pytest.approx(truth, rel=1e-12, abs=0)
     assert p.backward.grad_weights[-1][0, 0] == pytest.approx(truth * 1e18, rel=1e-12)

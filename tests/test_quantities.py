@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnviz.cli import solution_text
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.functions import Activation, activation_names
 from nnviz.core.networks import random_problem
 from nnviz.core.problem import preset
 from nnviz.teaching import worksheet
-from nnviz.teaching.grading import ATOL, RTOL, AnswerSheet, check, quantities, student_world
+from nnviz.teaching.grading import ATOL, RTOL, AnswerSheet, mark, quantities, student_world
 from nnviz.teaching.lesson import MAX_LINES, step_count, steps
 from nnviz.teaching.quantities import plan, value_of
 from nnviz.ui.quiz import ASKED_NOT, questions
@@ -67,14 +67,14 @@ def labels(text: str) -> list[str]:
 
 
 def test_the_text_solution_prints_the_quantities_in_the_lecture_order(example):
-    p = step(example)
+    p = iterate(example)
     assert labels(solution_text(p)) == [q.name for q in quantities(example)]
 
 
 def test_the_update_is_w_then_v_everywhere():
     """The text solution printed v_new before w_new, while the stepper and the grader put w
     first, as the update works from the output back."""
-    p = step(preset("seed"))
+    p = iterate(preset("seed"))
     names = labels(solution_text(p))
     assert names[-2:] == ["w_new", "v_new"]
     assert steps(p)[-1].title == "The update of w and v"
@@ -82,7 +82,7 @@ def test_the_update_is_w_then_v_everywhere():
 
 
 def test_each_step_reveals_exactly_its_quantities(example):
-    p = step(example)
+    p = iterate(example)
     lecture, lesson = plan(example), steps(p)
     assert len(lesson) == step_count(example) == len(lecture.boards)
     for k, s in enumerate(lesson):
@@ -94,7 +94,7 @@ def test_each_step_reveals_exactly_its_quantities(example):
 
 
 def test_the_quiz_asks_what_each_step_works_out(example):
-    p = step(example)
+    p = iterate(example)
     asked = [q.key for k in range(step_count(example)) for q in questions(p, k)]
     computed = [q.key for q in quantities(example) if q.step is not None]
     assert asked == [key for key in computed if key[0] not in ASKED_NOT]
@@ -103,7 +103,7 @@ def test_the_quiz_asks_what_each_step_works_out(example):
 @settings(max_examples=150, deadline=None)
 @given(networks())
 def test_with_no_answers_the_student_world_is_the_engines_pass(problem):
-    truth = step(problem)
+    truth = iterate(problem)
     world = student_world(problem, {}, truth, (ATOL, RTOL))
     for q in quantities(problem):
         if q.step is None:
@@ -118,9 +118,9 @@ def test_with_no_answers_the_student_world_is_the_engines_pass(problem):
 @settings(max_examples=100, deadline=None)
 @given(networks())
 def test_a_sheet_of_the_true_values_is_marked_all_correct(problem):
-    truth = step(problem)
+    truth = iterate(problem)
     answers = {q.name: value_of(truth, q.key) for q in quantities(problem)}
-    summary = check(AnswerSheet(problem, answers)).summary()
+    summary = mark(AnswerSheet(problem, answers)).summary()
     assert summary["graded"] == sum(v.size for v in answers.values())
     assert (summary["correct"], summary["carried"], summary["wrong"]) == (summary["graded"], 0, 0)
 
@@ -128,10 +128,10 @@ def test_a_sheet_of_the_true_values_is_marked_all_correct(problem):
 def test_a_wrong_o_is_carried_into_the_loss_as_the_student_computes_it():
     """The student's own o, not the engine's z, is what their L follows from."""
     problem = preset("seed")
-    truth = step(problem)
+    truth = iterate(problem)
     o = np.array([0.6, 0.4])
     sheet = AnswerSheet(problem, {"o": o, "L": np.array(-np.log(0.6))})
-    items = {(i.symbol, i.index): i for i in check(sheet).items}
+    items = {(i.symbol, i.index): i for i in mark(sheet).items}
     assert items[("o", (1,))].status == "wrong"
     assert items[("L", ())].status == "carried"
     assert items[("L", ())].follow_through == pytest.approx(-np.log(0.6), abs=1e-15)
@@ -148,16 +148,16 @@ def large():
 
 
 def test_the_screen_shows_the_first_entries_of_a_large_layer():
-    lesson = steps(step(large()))
+    lesson = steps(iterate(large()))
     u = lesson[1].equations
     assert len(u) == MAX_LINES + 2
     assert u[-1] == rf"\vdots \quad \text{{and {16 - MAX_LINES} more}}"
-    assert len(steps(step(large()), cap=3)[1].equations) == 3 + 2
+    assert len(steps(iterate(large()), cap=3)[1].equations) == 3 + 2
 
 
 @pytest.mark.parametrize("write", [worksheet.markdown, worksheet.latex], ids=["md", "tex"])
 def test_a_worked_solution_writes_every_entry_out(write):
-    p = step(large())
+    p = iterate(large())
     text = write(p)
     assert r"\vdots" not in text
     assert not re.search(r"\\cdots(?!\s*\+)", text), "a row, a vector or a sum cut short"

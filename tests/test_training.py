@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from test_engine import problems
 
 from nnviz.core import training
-from nnviz.core.engine import forward, step
+from nnviz.core.engine import forward, iterate
 from nnviz.core.functions import LOSSES, Activation
 from nnviz.core.problem import LIMIT, Problem, preset
 from nnviz.core.training import MAX_ITERATIONS, STOPS, train
@@ -89,7 +89,7 @@ def stepped(problem, n):
     """engine.step, n times: the stepper's own iterations."""
     snapshots = [problem]
     for _ in range(n):
-        snapshots.append(step(snapshots[-1]).updated)
+        snapshots.append(iterate(snapshots[-1]).updated)
     return snapshots
 
 
@@ -146,7 +146,7 @@ def test_the_seed_with_eta_50_does_not_diverge():
     run = train(problem, 1000)
     assert run.stopped == "completed" and run.iterations_run == 1000
     assert run.final_loss == 0 and np.all(run.loss[1:] == 0)
-    assert same_parameters(run.final, step(problem).updated)
+    assert same_parameters(run.final, iterate(problem).updated)
     np.testing.assert_allclose(run.final.weights[1], by_hand["w"], atol=TOL)
     assert np.abs(run.final.weights[1]).max() == pytest.approx(63.0620730123, abs=1e-9)
 

@@ -13,12 +13,12 @@ import pytest
 from seed import TITLES as STEP_TITLES
 
 import nnviz.core.text
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.problem import Problem, preset
 from nnviz.teaching.worksheet import _SPECIAL, PREAMBLE, _escape, latex, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = step(preset("seed"))
+SEED = iterate(preset("seed"))
 PDFLATEX = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-recorder"]
 DU2 = (
     (1 - 1 / (1 + math.exp(2.97 + 0.4 * (math.exp(-1.5) - 1) - 3.45 - math.exp(-1.5))))
@@ -71,7 +71,7 @@ def test_a_large_network_gets_every_line_on_paper_but_not_on_screen():
     from nnviz.teaching.lesson import MAX_LINES, steps
 
     activations = [Activation("tanh"), Activation("softmax")]
-    p = step(random_problem([4, 16, 3], activations, "cross_entropy", False, seed=3))
+    p = iterate(random_problem([4, 16, 3], activations, "cross_entropy", False, seed=3))
     entry = re.compile(r"^\\frac\{\\partial \\mathcal\{L\}\}\{\\partial v_\{\d+,?\d+\}\} = ")
     text = markdown(p)
     assert sum(bool(entry.match(line)) for line in text.splitlines()) == 16 * 4  # every dL/dv_ji
@@ -82,7 +82,7 @@ def test_a_large_network_gets_every_line_on_paper_but_not_on_screen():
 
 def titled(title: str):
     """The seed's pass, under a title that the problem format accepts."""
-    return step(Problem.from_dict({**preset("seed").to_dict(), "title": title}))
+    return iterate(Problem.from_dict({**preset("seed").to_dict(), "title": title}))
 
 
 PRINTABLE = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isprintable())
@@ -137,7 +137,7 @@ def compile_latex(pdflatex: str, folder: Path, source: str) -> str:
 
 @pytest.mark.parametrize("name", ["seed", "tutorial"])
 def test_the_latex_compiles(name, pdflatex, tmp_path):
-    compile_latex(pdflatex, tmp_path, latex(step(preset(name))))
+    compile_latex(pdflatex, tmp_path, latex(iterate(preset(name))))
 
 
 TITLES = {

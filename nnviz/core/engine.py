@@ -33,7 +33,7 @@ class Backward:
 
 
 @dataclass(slots=True)
-class Pass:
+class Iteration:
     """Everything one step computes, and the problem it leaves for the next iteration."""
 
     problem: Problem
@@ -152,10 +152,12 @@ def update(problem: Problem, bwd: Backward) -> Problem:
     return problem.with_parameters(weights, biases)
 
 
-def step(problem: Problem) -> Pass:
+def iterate(problem: Problem) -> Iteration:
+    """One iteration of gradient descent: the forward pass, the loss, the backward pass and the
+    update."""
     fwd = forward(problem)
     bwd = backward(problem, fwd)
-    return Pass(problem, fwd, bwd, update(problem, bwd))
+    return Iteration(problem, fwd, bwd, update(problem, bwd))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,3 +216,7 @@ def _nudged_loss(problem: Problem, kind: str, l: int, index, h: float) -> float:
     if kind == "weights":
         return forward(problem.with_parameters(params, problem.biases)).loss
     return forward(problem.with_parameters(problem.weights, params)).loss
+
+
+# The old names, until nnviz.ui has moved to the new ones.
+step, Pass = iterate, Iteration

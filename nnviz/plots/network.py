@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from nnviz.core.engine import Pass
+from nnviz.core.engine import Iteration
 from nnviz.core.notation import element_name, layer_symbols, neuron_names, number, short
 from nnviz.teaching.lesson import Step
 
@@ -38,7 +38,7 @@ def default_mode(step: Step) -> str:
     return {"backward": "gradient", "update": "update"}.get(step.phase, "weight")
 
 
-def edge_values(p: Pass, step: Step, mode: str) -> list[np.ndarray]:
+def edge_values(p: Iteration, step: Step, mode: str) -> list[np.ndarray]:
     """Per weight layer, the quantity each edge shows in this mode. A gradient the lecture has
     not reached yet shows as 0: grey, and thin."""
     if mode == "weight":
@@ -53,7 +53,7 @@ def edge_values(p: Pass, step: Step, mode: str) -> list[np.ndarray]:
     ]
 
 
-def figure(p: Pass, step: Step, mode: str) -> go.Figure:
+def figure(p: Iteration, step: Step, mode: str) -> go.Figure:
     """The network at a step of the lesson: edges coloured by weight, gradient or update, the
     layer of the step lit, and each neuron with the value the step has revealed."""
     layers = p.problem.layers
@@ -163,7 +163,7 @@ def _mode_title(mode: str) -> str:
     return {"weight": "weight", "gradient": "∂L/∂weight", "update": "change Δ = −η ∂L/∂w"}[mode]
 
 
-def _edge_hover(p: Pass, step: Step, names) -> list[str]:
+def _edge_hover(p: Iteration, step: Step, names) -> list[str]:
     """'v_21 = 0.5000', then ', ∂L/∂v_21 = −0.0356' once the lecture has computed it, and
     ', Δ = 0.0036' at the update."""
     eta = p.problem.learning_rate
@@ -187,7 +187,7 @@ def _signed(value: float) -> str:
     return number(value, 4).replace("-", "−")
 
 
-def _nodes(p: Pass, step: Step, names, ys) -> dict:
+def _nodes(p: Iteration, step: Step, names, ys) -> dict:
     """Each neuron with its symbol, and its value once this step has revealed it."""
     shown = step.reveals
     backward = step.phase in ("backward", "update")
@@ -225,7 +225,7 @@ def _nodes(p: Pass, step: Step, names, ys) -> dict:
     )
 
 
-def _node_value(p: Pass, names, layer: int, j: int, shown, backward: bool) -> str:
+def _node_value(p: Iteration, names, layer: int, j: int, shown, backward: bool) -> str:
     """The value to print beside neuron j of this layer, once the step has revealed it."""
     f, b = p.forward, p.backward
     if layer == 0:

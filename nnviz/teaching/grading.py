@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnviz.core import engine
-from nnviz.core.engine import Pass, step
+from nnviz.core.engine import Iteration, iterate
 from nnviz.core.notation import element_name
 from nnviz.core.problem import Problem, ProblemError, describe, preset, read_json
 from nnviz.teaching.lesson import board_lines, steps, working
@@ -92,7 +92,7 @@ def _shape(shape) -> str:
 
 
 def _values(value, q: Quantity, symbol: str) -> np.ndarray:
-    def check(v, where):
+    def number(v, where):
         if v is None:
             return np.nan
         if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
@@ -112,7 +112,7 @@ def _values(value, q: Quantity, symbol: str) -> np.ndarray:
         raise AnswerError(f"{symbol} has shape {got}; {q.name} needs {_shape(q.shape)}")
     out = np.empty(q.shape)
     for index, v in np.ndenumerate(array):
-        out[index] = check(v, "".join(f"[{i}]" for i in index))
+        out[index] = number(v, "".join(f"[{i}]" for i in index))
     return out
 
 
@@ -130,7 +130,7 @@ class World:
     origins_before: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def student_world(problem: Problem, answers: dict, truth: Pass, tol) -> World:
+def student_world(problem: Problem, answers: dict, truth: Iteration, tol) -> World:
     """Redo the step in the student's world (spec section 5): each quantity, in the lecture's
     order, by the engine's own operations on the student-world values it comes from; then the
     student's own value, where they gave one, takes its place. With no answers it is the
@@ -265,9 +265,10 @@ class Report:
         }
 
 
-def check(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
+def mark(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
+    """Each answer marked correct, carried forward or wrong, with the working of a wrong one."""
     problem, answers, tol = sheet.problem, sheet.answers, (atol, rtol)
-    truth = step(problem)
+    truth = iterate(problem)
     lines = board_lines(steps(truth))  # the working of every wrong answer comes from these
     world = student_world(problem, answers, truth, tol)
     items = []
@@ -312,3 +313,6 @@ def _consistent_with(world: World, q: Quantity, index) -> str:
         parts.append(f"{element_name(name, where)} = {values.flat[flat]:g}")
     more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
     return "consistent with your " + ", ".join(parts) + more
+
+
+check = mark  # the old name, until nnviz.ui has moved to the new one

@@ -1,6 +1,6 @@
 """The lecture: one training step cut into the steps a lecturer writes on the board.
 
-`steps(p)` turns a computed `Pass` into an ordered list of `Step`s. Each says what it reveals,
+`steps(p)` turns a computed `Iteration` into an ordered list of `Step`s. Each says what it reveals,
 which weight layer it lights, and its equations: the general formula, then each neuron or weight
 with the numbers substituted, in the seed's notation. The stepper, and later the worksheets,
 show these equations; none of them computes a number of its own.
@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from nnviz.core.engine import Pass
+from nnviz.core.engine import Iteration
 from nnviz.core.functions import ACTIVATIONS
 from nnviz.core.notation import element_latex, layer_symbols, short
 from nnviz.teaching.quantities import plan
@@ -103,7 +103,7 @@ def step_count(problem) -> int:
     return len(plan(problem).boards)
 
 
-def steps(p: Pass, cap: int | None = MAX_LINES) -> list[Step]:
+def steps(p: Iteration, cap: int | None = MAX_LINES) -> list[Step]:
     """The lecture of one step, as `plan` orders it. `cap` entries per step at most, as the
     screen shows them; None writes every one out, as a worked solution must."""
     cap = sys.maxsize if cap is None else cap
@@ -115,46 +115,46 @@ def steps(p: Pass, cap: int | None = MAX_LINES) -> list[Step]:
     return out
 
 
-def _setup_board(p: Pass, l, cap):
+def _setup_board(p: Iteration, l, cap):
     return "The setup", _setup(p.problem, cap)
 
 
-def _pre_board(p: Pass, l: int, cap):
+def _pre_board(p: Iteration, l: int, cap):
     n = _Names(p.problem, l)
     s = n.plain
     bias = f" + {s.biases}" if p.problem.biases is not None else ""
     return f"{s.pre} = {s.weights} {n.prev_plain}{bias}", _pre(p, l, n, cap)
 
 
-def _post_board(p: Pass, l: int, cap):
+def _post_board(p: Iteration, l: int, cap):
     n = _Names(p.problem, l)
     name = p.problem.activations[l].function.title
     return f"{n.plain.post} = {name}({n.plain.pre})", _post(p, l, n, cap)
 
 
-def _loss_board(p: Pass, l, cap):
+def _loss_board(p: Iteration, l, cap):
     return "The loss L", _loss(p, cap)
 
 
-def _output_delta_board(p: Pass, l: int, cap):
+def _output_delta_board(p: Iteration, l: int, cap):
     problem, s = p.problem, _Names(p.problem, l).plain
     fused = problem.loss.output_activation == problem.activations[-1].name
     title = f"dL/d{s.pre} = {s.post} − o*" if fused else f"dL/d{s.post} and dL/d{s.pre}"
     return title, _output_delta(p, _Names(problem, l), fused, cap)
 
 
-def _grad_weights_board(p: Pass, l: int, cap):
+def _grad_weights_board(p: Iteration, l: int, cap):
     n = _Names(p.problem, l)
     biases = f" and dL/d{n.plain.biases}" if p.problem.biases is not None else ""
     return f"dL/d{n.plain.weights}{biases}", _grad_weights(p, l, n, cap)
 
 
-def _grad_hidden_board(p: Pass, l: int, cap):
+def _grad_hidden_board(p: Iteration, l: int, cap):
     n, m = _Names(p.problem, l), _Names(p.problem, l - 1)
     return f"dL/d{m.plain.post} and dL/d{m.plain.pre}", _grad_hidden(p, l, n, m, cap)
 
 
-def _update_board(p: Pass, l, cap):
+def _update_board(p: Iteration, l, cap):
     depth = len(p.problem.weights)
     names = " and ".join(_Names(p.problem, k).plain.weights for k in range(depth - 1, -1, -1))
     return f"The update of {names}", _update(p, cap)
@@ -209,7 +209,7 @@ def _matrix(m, cap: int) -> str:
     return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
 
 
-def _pre(p: Pass, l: int, n: _Names, cap: int) -> list[str]:
+def _pre(p: Iteration, l: int, n: _Names, cap: int) -> list[str]:
     problem = p.problem
     w = problem.weights[l]
     inputs = problem.x if l == 0 else p.forward.post[l - 1]
@@ -233,7 +233,7 @@ def _pre(p: Pass, l: int, n: _Names, cap: int) -> list[str]:
     return _capped(lines, w.shape[0], cap)
 
 
-def _post(p: Pass, l: int, n: _Names, cap: int) -> list[str]:
+def _post(p: Iteration, l: int, n: _Names, cap: int) -> list[str]:
     act = p.problem.activations[l]
     u, h = p.forward.pre[l], p.forward.post[l]
     fn = _function(act.name)
@@ -256,7 +256,7 @@ def _post(p: Pass, l: int, n: _Names, cap: int) -> list[str]:
     return _capped(lines, len(u), cap)
 
 
-def _loss(p: Pass, cap: int) -> list[str]:
+def _loss(p: Iteration, cap: int) -> list[str]:
     problem, o, t = p.problem, p.forward.post[-1], p.problem.target
     k = range(min(len(o), cap))
     more = r" + \cdots" if len(o) > cap else ""
@@ -274,7 +274,7 @@ def _loss(p: Pass, cap: int) -> list[str]:
     return [problem.loss.latex, _eq(r"\mathcal{L}", value, short(p.forward.loss))]
 
 
-def _output_delta(p: Pass, n: _Names, fused: bool, cap: int) -> list[str]:
+def _output_delta(p: Iteration, n: _Names, fused: bool, cap: int) -> list[str]:
     problem, b = p.problem, p.backward
     o, t = p.forward.post[-1], problem.target
     shown = range(min(len(o), cap))
@@ -317,7 +317,7 @@ def _output_delta(p: Pass, n: _Names, fused: bool, cap: int) -> list[str]:
     return lines
 
 
-def _grad_weights(p: Pass, l: int, n: _Names, cap: int) -> list[str]:
+def _grad_weights(p: Iteration, l: int, n: _Names, cap: int) -> list[str]:
     problem, b = p.problem, p.backward
     inputs = problem.x if l == 0 else p.forward.post[l - 1]
     delta, g = b.grad_pre[l], b.grad_weights[l]
@@ -334,7 +334,7 @@ def _grad_weights(p: Pass, l: int, n: _Names, cap: int) -> list[str]:
     return lines
 
 
-def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names, cap: int) -> list[str]:
+def _grad_hidden(p: Iteration, l: int, n: _Names, m: _Names, cap: int) -> list[str]:
     """dL/dh and dL/du of layer l-1, through the weights of layer l."""
     problem, b = p.problem, p.backward
     w, delta = problem.weights[l], b.grad_pre[l]
@@ -364,7 +364,7 @@ def _grad_hidden(p: Pass, l: int, n: _Names, m: _Names, cap: int) -> list[str]:
     return lines
 
 
-def _update_line(n: _Names, p: Pass, l: int, j: int, i: int) -> str:
+def _update_line(n: _Names, p: Iteration, l: int, j: int, i: int) -> str:
     w, g = p.problem.weights[l][j, i], p.backward.grad_weights[l][j, i]
     return (
         f"{_sub(n.w, j + 1, i + 1)} \\leftarrow {short(w)} - {_p(p.problem.learning_rate)}"
@@ -372,7 +372,7 @@ def _update_line(n: _Names, p: Pass, l: int, j: int, i: int) -> str:
     )
 
 
-def _update(p: Pass, cap: int) -> list[str]:
+def _update(p: Iteration, cap: int) -> list[str]:
     problem, new = p.problem, p.updated
     lines = []
     for l in range(len(problem.weights) - 1, -1, -1):
@@ -407,7 +407,7 @@ def board_lines(lesson: list[Step]) -> dict[str, str]:
 
 
 def working(
-    p: Pass, kind: str, layer: int | None, index: tuple[int, ...], lines: dict[str, str]
+    p: Iteration, kind: str, layer: int | None, index: tuple[int, ...], lines: dict[str, str]
 ) -> str | None:
     """The lesson's line that works out one element (0-based index), e.g. u_2, as plain text,
     from `board_lines`; None where the lesson shows only the first rows of a large layer."""

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from nnviz.core.engine import Pass
+from nnviz.core.engine import Iteration
 from nnviz.core.notation import layer_symbols
 from nnviz.core.problem import Problem
 
@@ -166,7 +166,7 @@ class _Lecture:
         return (layers[l + 1],)
 
 
-def value_of(p: Pass, key: tuple) -> np.ndarray:
+def value_of(p: Iteration, key: tuple) -> np.ndarray:
     """A quantity's value in a computed step, at full precision."""
     kind, l = key[0], key[1] if len(key) > 1 else None
     problem, f, b, new = p.problem, p.forward, p.backward, p.updated

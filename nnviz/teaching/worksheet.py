@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from nnviz.core import text
-from nnviz.core.engine import Pass
+from nnviz.core.engine import Iteration
 from nnviz.teaching.lesson import steps
 
 PREAMBLE = r"""\documentclass[11pt]{article}
@@ -23,11 +23,11 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-def _title(p: Pass) -> str:
+def _title(p: Iteration) -> str:
     return p.problem.title or "-".join(map(str, p.problem.layers)) + " network"
 
 
-def markdown(p: Pass) -> str:
+def markdown(p: Iteration) -> str:
     """`$$...$$` display math, which GitHub, VS Code, Jupyter and Obsidian all render. The
     problem's title is shown as typed, never as a link, an image, HTML or a formula; the step
     titles are the lesson's own (letters, digits, = / ( ) + − * σ) and need no escaping."""
@@ -40,7 +40,7 @@ def markdown(p: Pass) -> str:
     return "\n".join(lines)
 
 
-def latex(p: Pass) -> str:
+def latex(p: Iteration) -> str:
     """A standalone document: pdflatex compiles it as it is."""
     lines = [
         PREAMBLE,
