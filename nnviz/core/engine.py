@@ -1,4 +1,4 @@
-"""One training step in three phases, as a lecturer teaches it: forward, backward, update.
+"""One iteration in three phases, as a lecturer teaches it: forward, backward, update.
 
 Weight layer l maps layer l to layer l+1: u = W h_prev (+ b), h = f(u). In the seed's names
 layer 0 gives u and h from v, layer 1 gives z and o from w. Every intermediate value is kept,
@@ -34,7 +34,7 @@ class Backward:
 
 @dataclass(slots=True)
 class Iteration:
-    """Everything one step computes, and the problem it leaves for the next iteration."""
+    """Everything one iteration computes, and the problem it leaves for the next one."""
 
     problem: Problem
     forward: Forward
@@ -68,7 +68,7 @@ class Iteration:
         }
 
 
-# --- the operations of a step: the engine and the grader's student world both use these -------
+# --- the operations of an iteration: the engine and the grader's student world both use these
 
 
 def pre_activation(problem: Problem, l: int, h) -> np.ndarray:
@@ -107,7 +107,7 @@ def descent(value, gradient, eta: float) -> np.ndarray:
     return value - eta * gradient
 
 
-# --- the step -----------------------------------------------------------------------------------
+# --- the iteration ------------------------------------------------------------------------------
 
 
 def forward(problem: Problem) -> Forward:
