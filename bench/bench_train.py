@@ -70,7 +70,8 @@ def main():
     print(f"Training runs, in CPU time: the best of {ROUNDS} rounds, each against engine.iterate")
     print(
         f"  seed, 10,000 iterations, {len(run.recorded):,} recorded: {t_train:.3f} s; "
-        f"10,000 engine.iterate calls: {t_step:.3f} s; ratio {ratio:.2f}  (goal <= 0.5 s)  {verdict}"
+        f"10,000 engine.iterate calls: {t_step:.3f} s; ratio {ratio:.2f}"
+        f"  (goal <= 0.5 s)  {verdict}"
     )
 
     t_train, t_step, ratio, run = rounds(seed, 100_000, count=2)

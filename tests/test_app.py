@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fragments import edit_cell, whole_page
 from seed import TITLES
 from shown import shown
 from streamlit.testing.v1 import AppTest
-
-from nnviz.ui.app import editor_key
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SEED_V = [[-1.0, 2.0, 0.0], [0.5, -1.0, 1.0], [1.5, 2.0, -0.4], [0.2, 0.1, 0.3]]
@@ -61,13 +60,7 @@ def array(value):
 
 
 def edit(at, name, row, column, value):
-    key = editor_key(name, at.session_state["lecture"].rev)
-    at.session_state[key] = {
-        "edited_rows": {row: {column: value}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    edit_cell(at, name, row, column, value)
     assert not at.exception
 
 
@@ -242,6 +235,7 @@ def test_a_bad_cell_forgotten_by_a_new_iteration_leaves_no_message(at):
 
 def test_loading_a_preset_brings_no_old_edit_back(at):
     edit(at, "weights0", 1, "x1", 2.0)
+    whole_page(at)  # the edit reran the stepper and the grids; the sidebar is still there
     at.selectbox(key="preset").set_value("tutorial").run()
     at.selectbox(key="preset").set_value("seed").run()
     assert "Loaded The seed problem" in shown(at.info[0].value)

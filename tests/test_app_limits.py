@@ -277,10 +277,10 @@ def test_answers_for_the_given_x_and_target_are_marked_without_working(tmp_path)
     assert marks["u", (3,)]["status"] == "correct"
 
     from nnviz.teaching.grading import read_answers
+    from nnviz.ui.state import Marking
 
     at = opened(tab="Check answers")
-    at.session_state["sheet"] = read_answers(json.dumps(sheet))
-    at.session_state["sheet_loaded"] = True
+    at.session_state["marking"] = Marking(read_answers(json.dumps(sheet)), loaded=True)
     run(at)
     summary = next(s.value for s in at.subheader if "answers:" in s.value)
     assert summary == "9 answers: 8 correct, 0 carried forward, 1 wrong"

@@ -193,7 +193,7 @@ def test_a_diverging_run_names_the_iteration_and_shows_no_traceback(app: Page):
     expect(message).to_be_visible()
     text = message.inner_text()
     assert text.startswith(f"The run diverged at iteration {len(losses) + 1}: ")
-    assert f"after its update {culprit} would be " in text
+    assert f"after its update {culprit} = " in text and "is out of range" in text
     assert text.endswith("The weights before it are kept; lower η.")
     expect(panel.get_by_role("button", name=re.compile(r"^Apply: "))).to_have_text(
         re.compile(rf"after {len(losses)} updates")

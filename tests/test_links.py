@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fragments import whole_page
 from seed import TITLES
 from shown import shown
 from streamlit.testing.v1 import AppTest
@@ -48,6 +49,7 @@ def test_share_link_puts_this_view_in_the_address_and_the_address_opens_it_again
     at = opened()
     for _ in range(3):
         at.button(key="next").click().run()
+    whole_page(at)  # Next reran the stepper alone; the sidebar is still on the page
     at.button(key="share").click().run()
     params = dict(at.query_params)
     link = params[PARAM][0] if isinstance(params[PARAM], list) else params[PARAM]

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
+from test_app import APP, click, heading
 
 from nnviz.core.engine import gradient_check, iterate
 from nnviz.core.functions import ACTIVATIONS, ActivationFunction, activation_names
@@ -83,3 +85,20 @@ def test_the_grader_marks_it(softsign):
     items = {(i.symbol, i.index): i.status for i in report.items}
     assert items[("u", (1,))] == "correct" and items[("h", (1,))] == "wrong"
     assert items[("z", (1,))] == items[("z", (2,))] == "carried"
+
+
+def test_the_app_offers_it_and_teaches_with_it(softsign):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    rev = at.session_state["lecture"].rev
+    hidden = at.selectbox(key=f"act0_r{rev}")
+    assert "softsign" in hidden.options
+    assert "softsign" in at.selectbox(key=f"act1_r{rev}").options  # any may be an output
+    hidden.set_value("softsign").run()
+    assert not at.exception
+    assert at.session_state["lecture"].problem.activations[0].name == "softsign"
+    click(at, "next", 2)
+    assert heading(at) == "Step 3 of 11: h = softsign(u)"
+    assert r"\mathrm{softsign}(2.0) = 0.6667" in " ".join(e.value for e in at.latex)
+    at.session_state["tab"] = "Gradient check"
+    at.run()
+    assert not at.exception and not at.error

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fragments import edit_cell
 from seed import SEED_V, SEED_W, TITLES, descend, loss_and_gradients
 from shown import shown
 from streamlit.testing.v1 import AppTest
-
-from nnviz.ui.app import editor_key
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -40,12 +39,9 @@ def tab(at, name):
 
 def edit(at, name, row, column, value):
     """A grid edit, as the browser sends it: the row, the column and the new value."""
-    at.session_state[editor_key(name, at.session_state["lecture"].rev)] = {
-        "edited_rows": {row: {column: value}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    return run(at)
+    edit_cell(at, name, row, column, value)
+    assert not at.exception
+    return at
 
 
 def train(at, n, stop_below=None):
@@ -156,7 +152,7 @@ def test_a_diverging_run_stops_at_the_first_bad_iteration_and_keeps_the_weights(
 def test_a_run_goes_stale_when_the_network_changes(at):
     train(at, 10)
     tab(at, "Lecture")
-    at.button(key="next").click()
+    at.button(key="next").click().run()  # a click of its own: it reruns the stepper alone
     tab(at, "Train")
     assert at.success  # stepping does not change the network
     tab(at, "Lecture")

@@ -40,6 +40,7 @@ from websockets.sync.client import ClientConnection, connect
 # for the server, and this machine has two cores, so most of the hall are socket students.
 HALL_PAGES, HALL_SOCKETS = 4, 20
 HALL_TIMEOUT_S = 60.0  # any single wait while the whole hall shares two cores
+FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
 
 
 def title(n: int) -> str:
@@ -130,14 +131,17 @@ class SocketStudent:
     """A student without a browser: Streamlit's own protocol on /_stcore/stream, as the page
     speaks it. A BackMsg asks for a rerun, with a button's trigger for a click; ForwardMsgs
     come back until `script_finished`. Its session is as real as a page's, and costs the server
-    about as much, but its client needs a hundredth of a page's CPU. (A page also sends every
-    other widget's state; here their defaults serve.)"""
+    about as much, but its client needs a hundredth of a page's CPU. As a page does, a click on
+    a button inside a fragment asks for that fragment's rerun. (A page also sends every other
+    widget's state; here their defaults serve.)"""
 
     def __init__(self, socket: ClientConnection, timeout: float):
         self.socket, self.timeout = socket, timeout
         self.buttons: dict[str, str] = {}  # key: widget id
+        self.fragments: dict[str, str] = {}  # key: the id of the fragment the button is in
         self.heading = ""
         self.received = 0  # bytes
+        self.elements: list[tuple[int, str]] = []  # the last rerun's: (root container, type)
         self.send()
         self.receive()
 
@@ -146,11 +150,14 @@ class SocketStudent:
         msg.rerun_script.SetInParent()
         if click:
             msg.rerun_script.widget_states.widgets.add(id=self.buttons[click], trigger_value=True)
+            if self.fragments.get(click):
+                msg.rerun_script.fragment_id = self.fragments[click]
         self.socket.send(msg.SerializeToString())
 
     def receive(self) -> None:
         """Read one rerun's messages: its heading, its buttons, and no exception."""
         headings = []
+        self.elements = []
         while True:
             data = self.socket.recv(timeout=self.timeout)
             self.received += len(data)
@@ -159,14 +166,17 @@ class SocketStudent:
             if kind == "script_finished":
                 if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     continue
-                assert msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
+                assert msg.script_finished in FINISHED, msg.script_finished
                 break
             if kind != "delta" or msg.delta.WhichOneof("type") != "new_element":
                 continue
             element = msg.delta.new_element
             shown = element.WhichOneof("type")
+            self.elements.append((msg.metadata.delta_path[0], shown))
             if shown == "button":
-                self.buttons[element.button.id.rsplit("-", 1)[-1]] = element.button.id
+                key = element.button.id.rsplit("-", 1)[-1]
+                self.buttons[key] = element.button.id
+                self.fragments[key] = msg.delta.fragment_id
             elif shown == "heading":
                 headings.append(element.heading.body)
             elif shown == "exception":

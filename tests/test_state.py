@@ -215,7 +215,10 @@ def _seed_text(old: str = "", new: str = "") -> bytes:
         ),
         (b" " * 1_000_001, "the file is over 1.0 MB; a problem file may be at most 1 MB"),
         (_seed_text('"learning_rate": 0.1', '"learning_rate": Infinity'), "learning_rate"),
-        (_seed_text('"learning_rate": 0.1', '"learning_rate": 1e308'), "learning_rate"),
+        (
+            _seed_text('"learning_rate": 0.1', '"learning_rate": 1e308'),
+            "η (learning_rate) = 1e+308 is out of range",
+        ),
     ],
 )
 def test_every_bad_problem_file_is_refused_with_its_reason(data, reason):
@@ -225,3 +228,41 @@ def test_every_bad_problem_file_is_refused_with_its_reason(data, reason):
     assert lecture.refusal.startswith(f"f.json was not opened: {reason}")
     assert lecture.refusal.endswith(". The network on screen is unchanged.")
     assert lecture.problem is seed and lecture.step == 2 and lecture.rev == 0
+
+
+def test_a_new_iteration_renews_the_editors_and_forgets_their_bad_cell():
+    seed = preset("seed")
+    lecture = Lecture([seed], step=N - 1)
+    lecture.edit_error = "x_2 is empty or not a number; expected a number"
+    lecture.next(N, step(seed).updated)
+    assert (lecture.rev, lecture.edit_error) == (1, None)
+    lecture.edit_error = "x_2 is empty or not a number; expected a number"
+    lecture.prev(N)  # within no iteration: back across the update, new editors again
+    assert (lecture.rev, lecture.edit_error) == (2, None)
+    lecture.edit_error = "still in its grid"
+    lecture.prev(N)  # within the iteration: the same editors, the same bad cell
+    assert (lecture.rev, lecture.edit_error) == (2, "still in its grid")
+
+
+def test_each_opened_file_empties_the_upload_box_refused_or_not():
+    lecture = Lecture([preset("seed")])
+    lecture.open("bad.json", b"{")
+    lecture.open("seed.json", preset("seed").to_json().encode())
+    assert lecture.uploads == 2 and lecture.notice == "Opened seed.json."
+
+
+def test_a_typed_sheet_follows_the_lecture_and_a_loaded_one_stays_until_cleared():
+    from nnviz.teaching.grading import read_answers
+    from nnviz.ui.state import Marking
+
+    seed, tutorial = preset("seed"), preset("tutorial")
+    marking = Marking()
+    typed = marking.sheet_for(seed)
+    assert typed.problem is seed and marking.sheet_for(seed) is typed
+    assert marking.sheet_for(tutorial).problem is tutorial  # the lecture moved on: a new sheet
+    loaded = read_answers(b'{"answers": {"u": [2, -1.5, 4.7, 0.2]}}')
+    marking.load(loaded, "Loaded mine.json.")
+    assert (marking.rev, marking.message, marking.loaded) == (1, "Loaded mine.json.", True)
+    assert marking.sheet_for(tutorial) is loaded  # whatever the lecture shows
+    marking.clear()
+    assert marking.rev == 2 and marking.sheet_for(tutorial).problem is tutorial

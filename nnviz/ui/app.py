@@ -1,20 +1,22 @@
-"""The lecture app: the only module that speaks Streamlit.
+"""The lecture app: the page, its stepper and its editors.
 
-Each rerun reads the one `Lecture` in session state, applies the editors' changes, asks the
-engine for the pass once, and draws the stepper, the figure and the equations from it.
+The page reruns only what a click changed. The stepper (its buttons, heading, figure and
+equations), the weight grids and the sidebar's network are fragments of their own: a click on
+Next within an iteration reruns the stepper alone, and a click that changes the problem (a new
+iteration, an edit, a reset) reruns the fragments that show it. Edits are applied in the grids'
+callbacks, before anything is drawn, and every number comes from `computed.of(problem)`.
 """
 
 from __future__ import annotations
 
 import re
-from functools import partial
+from functools import partial, wraps
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz.core.engine import step as run_step
-from nnviz.core.functions import ACTIVATION_NAMES, ACTIVATION_PARAMETERS, LOSSES, Activation
+from nnviz.core.functions import LOSSES, Activation, activation_names
 from nnviz.core.networks import random_problem, with_architecture
 from nnviz.core.notation import layer_symbols, neuron_names, number
 from nnviz.core.problem import (
@@ -28,11 +30,11 @@ from nnviz.core.problem import (
 )
 from nnviz.plots.network import MODES, default_mode, figure
 from nnviz.teaching import worksheet
-from nnviz.teaching.lesson import step_count, steps
-from nnviz.ui import say
+from nnviz.teaching.lesson import step_count
+from nnviz.ui import computed, say
 from nnviz.ui.check import check_tab
 from nnviz.ui.downloads import export_buttons
-from nnviz.ui.files import files_sidebar, first_lecture
+from nnviz.ui.files import SHARED, files_sidebar, first_lecture
 from nnviz.ui.gradcheck import gradient_tab
 from nnviz.ui.quiz import quiz
 from nnviz.ui.state import Lecture, on_screen, with_values
@@ -44,6 +46,7 @@ PRESET_LABELS = {
 }
 FOLLOW = "follow the step"
 TABS = ("Lecture", "Train", "Gradient check", "Check answers")
+STEPPER, EDITORS, NETWORK = "stepper", "editors", "architecture"  # the page's keyed fragments
 
 
 def editor_key(name: str, rev: int) -> str:
@@ -58,24 +61,41 @@ def main() -> None:
         st.session_state.preset = "seed"
     lecture: Lecture = st.session_state.lecture
 
-    _sidebar(lecture)
+    with st.sidebar:
+        _network()
+        files_sidebar(lecture)
     # Only the open tab runs: a click on Next need not mark a big answer sheet, or draw the
     # curves of a run, in tabs nobody is looking at.
     lecture_tab, train, gradients, marking_tab = st.tabs(list(TABS), key="tab", on_change="rerun")
     if lecture_tab.open:
         with lecture_tab:
-            top, bottom = st.container(), st.container()
-            with bottom:
-                _editors(lecture)  # first, so that an edit drives this very rerun
-            with top:
-                _lecture(lecture)
+            _stepper()
+            _editors()
     for tab, body in ((train, train_tab), (gradients, gradient_tab), (marking_tab, check_tab)):
         if tab.open:
             with tab:
                 _notices(lecture)  # where the student is: a file opened from the sidebar
                 body(lecture)
-    with st.sidebar:
-        files_sidebar(lecture)  # last: after the editors, it saves and shares what is on screen
+
+
+def _redraw(problem_changed: bool, *also: str) -> None:
+    """From a callback: rerun the stepper, and the other fragments that show the problem when
+    it changed. The whole page while the address bar holds a link: the sidebar then says that
+    it no longer shows what is on screen."""
+    if st.session_state.get(SHARED):
+        st.rerun()
+    st.rerun([STEPPER, *also, *((EDITORS, NETWORK) if problem_changed else ())])
+
+
+def _whole_page(callback):
+    """A callback of the sidebar's network fragment whose change the whole page shows."""
+
+    @wraps(callback)
+    def run(*args):
+        callback(*args)
+        st.rerun()
+
+    return run
 
 
 # --- the stepper, the figure and the equations ------------------------------------------------
@@ -83,37 +103,42 @@ def main() -> None:
 
 def _next():
     lecture = st.session_state.lecture
-    n_steps = step_count(lecture.problem)
+    rev, n_steps = lecture.rev, step_count(lecture.problem)
     if not lecture.starts_new_iteration(n_steps):
         lecture.next(n_steps)
-        return
-    shown = st.session_state.get("pass")  # what this page shows: no need to compute it again
-    if shown is None or shown.problem is not lecture.problem:
-        shown = run_step(lecture.problem)
-    try:
-        Problem.from_dict(shown.updated.to_dict())  # the new weights must still be a valid problem
-    except ProblemError as e:
-        lecture.refusal = (
-            f"Iteration {lecture.number + 1} cannot start: after the update, "
-            f"{on_screen(str(e))}. The training diverges: lower η."
-        )
-        return
-    lecture.next(n_steps, shown.updated)
+    else:
+        updated = computed.of(lecture.problem).p.updated  # what this page shows: computed already
+        try:
+            Problem.from_dict(updated.to_dict())  # the new weights must still be a valid problem
+        except ProblemError as e:
+            lecture.refusal = (
+                f"Iteration {lecture.number + 1} cannot start: after the update, "
+                f"{on_screen(str(e))}. The training diverges: lower η."
+            )
+        else:
+            lecture.next(n_steps, updated)
+    _redraw(lecture.rev != rev)
 
 
 def _prev():
     lecture = st.session_state.lecture
+    rev = lecture.rev
     lecture.prev(step_count(lecture.problem))
+    _redraw(lecture.rev != rev)
 
 
 def _reset():
     st.session_state.lecture.start(preset(st.session_state.preset))
+    _redraw(True)
 
 
-def _lecture(lecture: Lecture) -> None:
+@st.fragment(key=STEPPER)
+def _stepper() -> None:
+    """The buttons, the heading, the figure and the equations of the current step."""
+    lecture: Lecture = st.session_state.lecture
     problem = lecture.problem
-    p = st.session_state["pass"] = run_step(problem)
-    lesson = steps(p)
+    shown = computed.of(problem)
+    p, lesson = shown.p, shown.lesson
     current = lesson[lecture.step]
 
     if problem.title:
@@ -153,7 +178,8 @@ def _lecture(lecture: Lecture) -> None:
     with left:
         choice = st.radio("Edge colours", [FOLLOW, *MODES], horizontal=True, key="colour_mode")
         mode = default_mode(current) if choice == FOLLOW else choice
-        network = figure(p, current, mode)
+        quizzed = current is not lesson[lecture.step]  # a step with its new values hidden
+        network = figure(p, current, mode) if quizzed else shown.figure(lecture.step, mode)
         st.plotly_chart(
             network, key="network", config={"displayModeBar": False, "scrollZoom": False}
         )
@@ -191,41 +217,71 @@ def _notices(lecture: Lecture) -> None:
 # --- editing ----------------------------------------------------------------------------------
 
 
-def _editors(lecture: Lecture) -> None:
-    """Every weight matrix, x, o* and eta as a grid; an edit replaces the current iteration's
-    problem, and a bad one is named and ignored."""
-    problem = lecture.problem
-    lecture.edit_error = None  # found again below while a bad cell is still in a grid
-    names = neuron_names(problem.layers)
-    symbols = layer_symbols(problem.layers)
+@st.fragment(key=EDITORS)
+def _editors() -> None:
+    """Every weight matrix, x, o* and eta as a grid, three to a row, each as wide as it needs.
+    An edit is applied by `_edited`, before the page is drawn."""
+    lecture: Lecture = st.session_state.lecture
     st.markdown("#### Weights and inputs")
     st.caption(
         "Edit any cell; everything is computed again at once. Rows are the neuron a "
         "weight leads to, columns the neuron it comes from."
     )
-    grids = []  # (name in the problem, label, values as a grid, row names, column names)
-    for l, s in enumerate(symbols):
+    grids = _grids(lecture.problem)
+    matrices, vectors = grids[:-3], grids[-3:]
+    for row in (matrices, vectors):
+        for start in range(0, len(row), 3):
+            group = row[start : start + 3]
+            for column, grid in zip(st.columns([len(g[4]) + 1 for g in group]), group, strict=True):
+                with column:
+                    _grid(grid, lecture.rev)
+
+
+def _grids(problem: Problem) -> list[tuple]:
+    """(name in the problem, label, values as a grid, row names, column names) of each grid,
+    in the order they are drawn."""
+    names = neuron_names(problem.layers)
+    grids = []
+    for l, s in enumerate(layer_symbols(problem.layers)):
         grids.append((("weights", l), s.weights, problem.weights[l], names[l + 1], names[l]))
         if problem.biases is not None:
             grids.append(
                 (("biases", l), s.biases, problem.biases[l][None, :], [s.biases], names[l + 1])
             )
-    grids += [
+    return [
+        *grids,
         ("x", "x", problem.x[None, :], ["x"], names[0]),
         ("target", "o*", problem.target[None, :], ["o*"], names[-1]),
         ("learning_rate", "η", np.array([[problem.learning_rate]]), ["η"], ["η"]),
     ]
 
-    edits = []
-    matrices, vectors = grids[:-3], grids[-3:]
-    for row in (matrices, vectors):
-        for start in range(0, len(row), 3):  # three grids to a row, each as wide as it needs
-            group = row[start : start + 3]
-            for column, grid in zip(st.columns([len(g[4]) + 1 for g in group]), group, strict=True):
-                with column:
-                    edits.append((grid, _grid(grid, lecture.rev)))
-    for (name, symbol, values, rows, cols), edited in edits:
-        new = edited.to_numpy(dtype=float, na_value=np.nan)
+
+def _grid_key(name) -> str:
+    return name if isinstance(name, str) else f"{name[0]}{name[1]}"
+
+
+def _grid(grid, rev: int) -> None:
+    name, symbol, values, rows, cols = grid
+    st.markdown(f"**{symbol}**")
+    st.data_editor(
+        pd.DataFrame(values, index=rows, columns=cols),
+        key=editor_key(_grid_key(name), rev),
+        disabled=["_index"],  # the neurons' names are labels, not values
+        column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in cols},
+        on_change=_edited,
+    )
+
+
+def _edited() -> None:
+    """A grid changed: what the grids hold replaces the current iteration's problem, grid by
+    grid in the order they are drawn, and a bad cell is named and ignored (with the grids
+    after it) while it stays in its grid."""
+    lecture: Lecture = st.session_state.lecture
+    problem = lecture.problem
+    lecture.edit_error = None
+    for name, symbol, values, rows, cols in _grids(problem):
+        state = st.session_state.get(editor_key(_grid_key(name), lecture.rev))
+        new = _with_edits(values, state["edited_rows"] if state else {}, cols)
         if np.array_equal(new, values):
             continue
         is_matrix = name[0] == "weights"
@@ -239,19 +295,25 @@ def _editors(lecture: Lecture) -> None:
             lecture.edit(problem)
         except ProblemError as e:
             lecture.edit_error = str(e)
-            return
+            break
+    _redraw(False, EDITORS)
 
 
-def _grid(grid, rev: int) -> pd.DataFrame:
-    name, symbol, values, rows, cols = grid
-    key = name if isinstance(name, str) else f"{name[0]}{name[1]}"
-    st.markdown(f"**{symbol}**")
-    return st.data_editor(
-        pd.DataFrame(values, index=rows, columns=cols),
-        key=editor_key(key, rev),
-        disabled=["_index"],  # the neurons' names are labels, not values
-        column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in cols},
-    )
+def _with_edits(values: np.ndarray, edited_rows: dict, cols: list[str]) -> np.ndarray:
+    """The grid's values with its edits ({row: {column: value}}, as the browser sends them): an
+    emptied cell, or one that is no number, is NaN, as Streamlit's own table of them has it."""
+    new = np.array(values, dtype=float)
+    where = {c: i for i, c in enumerate(cols)}
+    for row, changes in edited_rows.items():
+        for column, value in changes.items():
+            i = where.get(column)
+            if i is None or not 0 <= int(row) < len(new):
+                continue
+            try:
+                new[int(row), i] = np.nan if value is None else float(value)
+            except (TypeError, ValueError, OverflowError):
+                new[int(row), i] = np.nan
+    return new
 
 
 def _cell_names(symbol, rows, cols, is_matrix) -> np.ndarray:
@@ -274,77 +336,82 @@ def _cell_names(symbol, rows, cols, is_matrix) -> np.ndarray:
 # --- the architecture -------------------------------------------------------------------------
 
 
-def _sidebar(lecture: Lecture) -> None:
+@st.fragment(key=NETWORK)
+def _network() -> None:
+    """The sidebar's architecture: its boxes carry the lecture's rev, as the grids do, so that
+    they show the problem again after code changed it."""
+    lecture: Lecture = st.session_state.lecture
     problem, rev = lecture.problem, lecture.rev
-    with st.sidebar:
-        st.header("Network")
+    st.header("Network")
+    st.selectbox(
+        "Preset",
+        list(PRESETS),
+        format_func=PRESET_LABELS.get,
+        key="preset",
+        on_change=_choose_preset,
+    )
+    st.text_input(
+        "Layer sizes",
+        "-".join(map(str, problem.layers)),
+        key=f"layers_r{rev}",
+        on_change=_change_layers,
+        args=(f"layers_r{rev}",),
+        help=f"2 to {MAX_LAYERS} layers of 1 to {MAX_NEURONS} neurons, input first, e.g. 3-4-2",
+    )
+    depth = len(problem.weights)
+    for l, act in enumerate(problem.activations):
+        choices = activation_names(output=l == depth - 1)  # the table as it is now
+        label = "Output activation" if l == depth - 1 else f"Activation of layer {l + 1}"
         st.selectbox(
-            "Preset",
-            list(PRESETS),
-            format_func=PRESET_LABELS.get,
-            key="preset",
-            on_change=_choose_preset,
+            label,
+            choices,
+            index=choices.index(act.name),
+            key=f"act{l}_r{rev}",
+            on_change=_change_activation,
+            args=(l, f"act{l}_r{rev}"),
         )
-        st.text_input(
-            "Layer sizes",
-            "-".join(map(str, problem.layers)),
-            key=f"layers_r{rev}",
-            on_change=_change_layers,
-            args=(f"layers_r{rev}",),
-            help=f"2 to {MAX_LAYERS} layers of 1 to {MAX_NEURONS} neurons, input first, e.g. 3-4-2",
-        )
-        depth = len(problem.weights)
-        for l, act in enumerate(problem.activations):
-            choices = ACTIVATION_NAMES if l == depth - 1 else ACTIVATION_NAMES[:-1]
-            label = "Output activation" if l == depth - 1 else f"Activation of layer {l + 1}"
-            st.selectbox(
-                label,
-                choices,
-                index=choices.index(act.name),
-                key=f"act{l}_r{rev}",
-                on_change=_change_activation,
-                args=(l, f"act{l}_r{rev}"),
+        if act.function.parameter:
+            parameter = act.function.parameter[0]
+            st.number_input(
+                f"{parameter} of layer {l + 1}",
+                value=act.parameter,
+                key=f"param{l}_r{rev}",
+                on_change=_change_parameter,
+                args=(l, f"param{l}_r{rev}"),
+                format="%.3f",
             )
-            if act.name in ACTIVATION_PARAMETERS:
-                parameter = ACTIVATION_PARAMETERS[act.name][0]
-                st.number_input(
-                    f"{parameter} of layer {l + 1}",
-                    value=act.parameter,
-                    key=f"param{l}_r{rev}",
-                    on_change=_change_parameter,
-                    args=(l, f"param{l}_r{rev}"),
-                    format="%.3f",
-                )
-        st.selectbox(
-            "Loss",
-            list(LOSSES),
-            index=list(LOSSES).index(problem.loss.name),
-            key=f"loss_r{rev}",
-            on_change=_rebuild_from,
-            args=("loss", f"loss_r{rev}"),
-        )
-        st.checkbox(
-            "Biases",
-            value=problem.biases is not None,
-            key=f"biases_r{rev}",
-            on_change=_rebuild_from,
-            args=("biases", f"biases_r{rev}"),
-        )
-        st.divider()
-        st.number_input("Random seed", min_value=0, value=0, step=1, key="seed")
-        st.button("Random weights", key="randomise", on_click=_randomise)
-        st.divider()
+    st.selectbox(
+        "Loss",
+        list(LOSSES),
+        index=list(LOSSES).index(problem.loss.name),
+        key=f"loss_r{rev}",
+        on_change=_rebuild_from,
+        args=("loss", f"loss_r{rev}"),
+    )
+    st.checkbox(
+        "Biases",
+        value=problem.biases is not None,
+        key=f"biases_r{rev}",
+        on_change=_rebuild_from,
+        args=("biases", f"biases_r{rev}"),
+    )
+    st.divider()
+    st.number_input("Random seed", min_value=0, value=0, step=1, key="seed")
+    st.button("Random weights", key="randomise", on_click=_randomise)
+    st.divider()
 
 
 def _apply(problem, notice):
     st.session_state.lecture.change_architecture(problem, notice)
 
 
+@_whole_page
 def _choose_preset():
     name = st.session_state.preset
     st.session_state.lecture.start(preset(name), f"Loaded {PRESET_LABELS[name]}.")
 
 
+@_whole_page
 def _change_layers(key):
     lecture = st.session_state.lecture
     text = st.session_state[key].replace(" ", "")
@@ -356,12 +423,13 @@ def _change_layers(key):
             f"Layer sizes {describe(st.session_state[key])} were not changed: expected 2 to "
             f"{MAX_LAYERS} whole numbers from 1 to {MAX_NEURONS} joined by dashes, e.g. 3-4-2."
         )
-        lecture.rev += 1  # the box shows the sizes in force again
+        lecture.renew()  # the box shows the sizes in force again
         return
     if layers != list(lecture.problem.layers):
         _apply(*with_architecture(lecture.problem, layers=layers, seed=st.session_state.seed))
 
 
+@_whole_page
 def _change_activation(l, key):
     lecture = st.session_state.lecture
     activations = list(lecture.problem.activations)
@@ -369,6 +437,7 @@ def _change_activation(l, key):
     _apply(*with_architecture(lecture.problem, activations=activations))
 
 
+@_whole_page
 def _change_parameter(l, key):
     lecture = st.session_state.lecture
     activations = list(lecture.problem.activations)
@@ -379,14 +448,16 @@ def _change_parameter(l, key):
         lecture.change_architecture(Problem.from_dict(data))
     except ProblemError as e:
         lecture.refusal = f"Not changed: {on_screen(str(e))}."
-        lecture.rev += 1
+        lecture.renew()
 
 
+@_whole_page
 def _rebuild_from(what, key):
     lecture = st.session_state.lecture
     _apply(*with_architecture(lecture.problem, **{what: st.session_state[key]}))
 
 
+@_whole_page
 def _randomise():
     problem = st.session_state.lecture.problem
     seed = st.session_state.seed

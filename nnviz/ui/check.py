@@ -19,11 +19,12 @@ from nnviz.teaching.grading import (
     quantities,
     read_answers,
 )
-from nnviz.ui import say
-from nnviz.ui.state import Lecture
+from nnviz.ui import computed, say
+from nnviz.ui.state import Lecture, Marking
 
 GIVEN = ("x", "target", "weights", "biases")  # part of the problem, not answers
 MARKS = {"correct": "✓ correct", "carried": "↻ carried", "wrong": "✗ wrong"}
+MARKED = "marks"  # what computed.kept calls the marks of the sheet on screen
 PAGE = 50  # marks shown at a time for one quantity: a 64x64 layer has 4,096
 
 
@@ -32,24 +33,14 @@ def answer_key(name: str, rev: int, problem: Problem) -> str:
     return f"answer_{name}_r{rev}_{'-'.join(map(str, problem.layers))}"
 
 
-def _sheet(problem: Problem) -> AnswerSheet:
-    """The sheet being marked: for the lecture's current problem unless one was loaded."""
-    sheet = st.session_state.get("sheet")
-    if sheet is None or (not st.session_state.get("sheet_loaded") and sheet.problem is not problem):
-        sheet = st.session_state.sheet = AnswerSheet(problem, {})
-        st.session_state.sheet_loaded = False
-    return sheet
-
-
-def _load(sheet: AnswerSheet, message: str) -> None:
-    st.session_state.sheet = sheet
-    st.session_state.sheet_loaded = True
-    st.session_state.sheet_rev = st.session_state.get("sheet_rev", 0) + 1
-    st.session_state.sheet_message = message
+def _marking() -> Marking:
+    if "marking" not in st.session_state:
+        st.session_state.marking = Marking()
+    return st.session_state.marking
 
 
 def _load_demo():
-    _load(
+    _marking().load(
         read_answers(shipped("seed-answers.json")),
         "Loaded the seed's own worked answer, mistakes and all.",
     )
@@ -60,20 +51,19 @@ def _upload():
     if upload is None:
         return
     try:
-        _load(read_answers(upload.getvalue()), f"Loaded {upload.name}.")
+        _marking().load(read_answers(upload.getvalue()), f"Loaded {upload.name}.")
     except AnswerError as e:
-        st.session_state.sheet_error = f"{upload.name} was not loaded: {e}"
+        _marking().error = f"{upload.name} was not loaded: {e}"
 
 
 def _clear():
-    st.session_state.sheet = None
-    st.session_state.sheet_loaded = False
-    st.session_state.sheet_rev = st.session_state.get("sheet_rev", 0) + 1
+    _marking().clear()
 
 
 def check_tab(lecture: Lecture) -> None:
-    sheet = _sheet(lecture.problem)
-    rev = st.session_state.get("sheet_rev", 0)
+    marking = _marking()
+    sheet = marking.sheet_for(lecture.problem)
+    rev = marking.rev
     st.markdown(
         "Type your answers into the tables (leave a cell empty for a blank), or upload "
         "an answer sheet. Each answer is marked **correct**, **carried** (wrong, but "
@@ -87,10 +77,12 @@ def check_tab(lecture: Lecture) -> None:
     middle.button("Clear", key="check_clear", on_click=_clear)
     atol = right.number_input("atol", min_value=0.0, value=ATOL, format="%.4f", key="atol")
     rtol = right.number_input("rtol", min_value=0.0, value=RTOL, format="%.4f", key="rtol")
-    for key, show in (("sheet_message", say.info), ("sheet_error", say.error)):
-        if st.session_state.get(key):
-            show(st.session_state[key])
-            st.session_state[key] = None
+    if marking.message:
+        say.info(marking.message)
+        marking.message = None
+    if marking.error:
+        say.error(marking.error)
+        marking.error = None
     if sheet.problem.title:
         say.title(sheet.problem.title)
 
@@ -134,15 +126,18 @@ def _marked(problem: Problem, answers: dict, atol: float, rtol: float) -> tuple[
     """The report, and its items by symbol, kept while the problem, the answers and the
     tolerances stay the same: a sheet of 60,000 answers takes seconds to mark, and every click
     anywhere on the page reruns this tab."""
-    fingerprint = (atol, rtol, [(name, a.tobytes()) for name, a in answers.items()])
-    kept = st.session_state.get("marked")
-    if kept is None or kept[0] is not problem or kept[1] != fingerprint:
-        report = check(AnswerSheet(problem, answers), atol, rtol)
-        by_symbol = {}
-        for item in report.items:
-            by_symbol.setdefault(item.symbol, []).append(item)
-        kept = st.session_state.marked = (problem, fingerprint, report, by_symbol)
-    return kept[2:]
+    fingerprint = [(name, a.tobytes()) for name, a in answers.items()]
+    return computed.kept(
+        MARKED, (problem, atol, rtol, fingerprint), lambda: _mark(problem, answers, atol, rtol)
+    )
+
+
+def _mark(problem: Problem, answers: dict, atol: float, rtol: float) -> tuple[Report, dict]:
+    report = check(AnswerSheet(problem, answers), atol, rtol)
+    by_symbol = {}
+    for item in report.items:
+        by_symbol.setdefault(item.symbol, []).append(item)
+    return report, by_symbol
 
 
 def _marks(items, page_key: str) -> None:

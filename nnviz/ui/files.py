@@ -50,9 +50,9 @@ def files_sidebar(lecture: Lecture) -> None:
     st.file_uploader(
         "Open a problem (nnviz-problem/1 JSON)",
         type=["json"],
-        key=f"problem_upload_r{st.session_state.get('upload_rev', 0)}",
+        key=f"problem_upload_r{lecture.uploads}",
         on_change=_open,
-        args=(f"problem_upload_r{st.session_state.get('upload_rev', 0)}",),
+        args=(f"problem_upload_r{lecture.uploads}",),
     )
     st.button("Share link", key="share", on_click=_share, width="stretch", icon=":material/link:")
     if st.session_state.get(SHARED):
@@ -73,8 +73,7 @@ def _base_url() -> str:
 def _open(key: str) -> None:
     upload = st.session_state.get(key)
     if upload is not None:
-        st.session_state.upload_rev = st.session_state.get("upload_rev", 0) + 1  # empty again
-        st.session_state.lecture.open(upload.name, upload.getvalue())
+        st.session_state.lecture.open(upload.name, upload.getvalue())  # and the box empty again
 
 
 def _share() -> None:

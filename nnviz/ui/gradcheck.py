@@ -12,10 +12,12 @@ import streamlit as st
 
 from nnviz.core.engine import forward, gradient_check
 from nnviz.core.notation import element_name, layer_symbols
+from nnviz.ui import computed
 from nnviz.ui.heavy import turn
 from nnviz.ui.state import Lecture
 
 AT_ONCE = 1000  # parameters checked on every rerun; a larger network waits for a click
+CHECKED = "gradient check"  # what computed.kept calls this problem's check
 LARGE = 1e3  # values beyond which a nudge of h moves the next layer out of its straight part
 
 
@@ -28,22 +30,23 @@ def gradient_tab(lecture: Lecture) -> None:
         r"$\frac{\partial L}{\partial p} \approx "
         r"\frac{-L(p+2h) + 8L(p+h) - 8L(p-h) + L(p-2h)}{12h}$ with $h = 10^{-4}$."
     )
-    done = st.session_state.get("gradient_check")
-    if count > AT_ONCE and (done is None or done[0] is not problem):
-        if not st.button(
+    done = computed.kept(CHECKED, (problem,))  # None until this problem is checked
+    if (
+        count > AT_ONCE
+        and done is None
+        and not st.button(
             f"Check all {count:,} gradients", key="gradcheck_run", help="Takes a few seconds"
-        ):
-            return
-        done = None
-    if done is None or done[0] is not problem:
+        )
+    ):
+        return
+    if done is None:
         with turn("the gradient check") if count > AT_ONCE else nullcontext(True) as ours:
             if not ours:
                 return
             with st.spinner("Nudging every parameter…"):
                 checks = gradient_check(problem)
-                done = (problem, checks, _table(problem, checks))
-                st.session_state.gradient_check = done
-    _, checks, table = done
+                done = computed.kept(CHECKED, (problem,), lambda: (checks, _table(problem, checks)))
+    checks, table = done
     failed = [c for c in checks if not c.passed]
     worst = max((c.relative_error or 0.0 for c in checks), default=0.0)
     if failed:

@@ -1,5 +1,5 @@
-"""The lecture's state, and the rules for changing it. No Streamlit here, so it can be tested
-as plain Python; the app keeps one `Lecture` in st.session_state.
+"""The session's state, and the rules for changing it. No Streamlit here, so it can be tested
+as plain Python; the app keeps one `Lecture` and one `Marking` in st.session_state.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import numpy as np
 
 from nnviz.core.problem import LIMIT, Problem, ProblemError
 from nnviz.files.share import MAX_ITERATION
+from nnviz.teaching.grading import AnswerSheet
 
 
 @dataclass
@@ -19,7 +20,9 @@ class Lecture:
 
     `rev` counts the changes made by code rather than by an editor (a new iteration, going back
     across one, a reset, a new architecture). The editors' keys carry it, so that an editor never
-    re-applies an old edit over weights the code has changed.
+    re-applies an old edit over weights the code has changed; a bad cell said in `edit_error` goes
+    with its editor. `uploads` counts the problem files opened: the upload box's key carries it,
+    so that it is empty again after each.
     """
 
     history: list[Problem]
@@ -29,6 +32,7 @@ class Lecture:
     notice: str | None = None  # said once, after a change the user may not expect
     refusal: str | None = None  # said once: an input that was not taken, and why
     edit_error: str | None = None  # a bad cell in a grid; the last good problem stays in force
+    uploads: int = 0
     # how many updates lie before each problem in history: one a step, n after n trained
     updates: list[int] = field(default_factory=list)
 
@@ -62,7 +66,7 @@ class Lecture:
             self.updates.append(self.updates[-1] + 1)
         self.iteration += 1
         self.step = 0
-        self.rev += 1
+        self.renew()
 
     def prev(self, n_steps: int) -> None:
         """One step back, across iterations too: nothing is lost."""
@@ -71,19 +75,25 @@ class Lecture:
         elif self.iteration > 0:
             self.iteration -= 1
             self.step = n_steps - 1
-            self.rev += 1
+            self.renew()
+
+    def renew(self) -> None:
+        """New editors (and sidebar boxes), showing the problem as the code left it."""
+        self.rev += 1
+        self.edit_error = None
 
     def start(self, problem: Problem, notice: str | None = None) -> None:
         """Begin again with this problem: a reset, a preset, a new architecture."""
         self.history = [problem]
         self.updates = [0]
         self.iteration = self.step = 0
-        self.rev += 1
+        self.renew()
         self.notice = notice
 
     def open(self, name: str, data: bytes) -> None:
         """A problem file from the user: opened at its first step, or refused with the reason
         and nothing on screen lost."""
+        self.uploads += 1
         try:
             problem = Problem.from_json(data)
         except ProblemError as e:
@@ -98,7 +108,7 @@ class Lecture:
             self.start(problem, notice)
             return
         self.edit(problem)
-        self.rev += 1
+        self.renew()
         self.notice = notice
 
     def edit(self, problem: Problem) -> None:
@@ -119,7 +129,7 @@ class Lecture:
         self.updates.append(self.updates[-1] + updates)
         self.iteration += 1
         self.step = 0
-        self.rev += 1
+        self.renew()
         self.notice = notice
         return True
 
@@ -133,6 +143,40 @@ class Lecture:
             f"{updates + 1:,} cannot start. Reset to begin again."
         )
         return False
+
+
+@dataclass
+class Marking:
+    """The "Check answers" tab: the sheet being marked, and what its last action said, once.
+
+    A sheet typed into the tables follows the lecture's problem; one `loaded` from a file (or the
+    demo) stays until cleared. `rev` counts the loads and clears: the typed-answer grids' keys
+    carry it, so that they show the new sheet.
+    """
+
+    sheet: AnswerSheet | None = None
+    loaded: bool = False
+    rev: int = 0
+    message: str | None = None  # said once: what was loaded
+    error: str | None = None  # said once: a sheet that was not loaded, and why
+
+    def sheet_for(self, problem: Problem) -> AnswerSheet:
+        """The sheet to mark: a loaded one, else an empty one for this problem."""
+        if self.sheet is None or (not self.loaded and self.sheet.problem is not problem):
+            self.sheet = AnswerSheet(problem, {})
+            self.loaded = False
+        return self.sheet
+
+    def load(self, sheet: AnswerSheet, message: str) -> None:
+        self.sheet = sheet
+        self.loaded = True
+        self.rev += 1
+        self.message = message
+
+    def clear(self) -> None:
+        self.sheet = None
+        self.loaded = False
+        self.rev += 1
 
 
 # --- editing ----------------------------------------------------------------------------------

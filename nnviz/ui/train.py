@@ -7,7 +7,7 @@ import streamlit as st
 
 from nnviz.core.training import MAX_ITERATIONS, Training, train
 from nnviz.plots.curves import loss_curve, output_paths, weight_paths
-from nnviz.ui import say
+from nnviz.ui import computed, say
 from nnviz.ui.downloads import export_buttons
 from nnviz.ui.heavy import turn
 from nnviz.ui.state import Lecture
@@ -17,6 +17,7 @@ PROGRESS_FROM = 2000  # shorter runs finish before a bar could be seen
 # about 2 s of the server's CPU at most, which the seed's 100,000 iterations take too. An
 # 8-layer network 64 wide gets 3,434 iterations; the command line has no such limit.
 MAX_UPDATES = 100_000_000
+FIGURES = "training figures"  # what computed.kept calls the run's curves
 
 
 def train_tab(lecture: Lecture) -> None:
@@ -45,7 +46,8 @@ def train_tab(lecture: Lecture) -> None:
         return
     if run.start is not problem:
         st.info("The network changed since this run. Train again to see it learn from here.")
-        st.session_state.training = st.session_state.training_figures = None  # free its memory
+        st.session_state.training = None  # free its memory
+        computed.forget(FIGURES)
         return
     _verdict(run)
     st.button(
@@ -68,12 +70,10 @@ def train_tab(lecture: Lecture) -> None:
 
 
 def _figures(run: Training, log: bool):
-    """Built once a run: every click on Next reruns this page, and a lecture must not wait."""
-    kept = st.session_state.get("training_figures")
-    if kept is None or kept[0] is not run or kept[1] != log:
-        kept = (run, log, loss_curve(run, log), weight_paths(run), output_paths(run))
-        st.session_state.training_figures = kept
-    return kept[2:]
+    """Built once a run: a click anywhere in this tab reruns it."""
+    return computed.kept(
+        FIGURES, (run, log), lambda: (loss_curve(run, log), weight_paths(run), output_paths(run))
+    )
 
 
 def most_iterations(problem) -> int:
@@ -135,5 +135,6 @@ def _apply() -> None:
         "Previous returns to before the run.",
     )
     if applied:
-        st.session_state.training = st.session_state.training_figures = None
+        st.session_state.training = None
+        computed.forget(FIGURES)
         st.session_state.tab = "Lecture"  # where the stepper goes on

@@ -1,0 +1,161 @@
+"""What a click reruns, through AppTest: the stepper alone for Next within an iteration, the
+stepper, the grids and the sidebar's network when the problem changes.
+
+After a fragment's rerun AppTest's page holds only what was rerun (a browser keeps the rest),
+so what the page holds after a click is what the click reran.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fragments import edit_cell, whole_page
+from seed import SEED_V, SEED_W, TITLES
+from shown import shown
+from streamlit.testing.v1 import AppTest
+
+from nnviz.core.engine import step
+from nnviz.core.problem import Problem, preset
+from nnviz.ui import computed
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(APP, default_timeout=30).run()
+    assert not app.exception
+    return app
+
+
+def click(at, key):
+    at.button(key=key).click().run()
+    assert not at.exception
+    return at
+
+
+def grids(at) -> dict[str, np.ndarray]:
+    """The weight grids on the page, by key, as the tables they were drawn from."""
+    return {g.key: g.value.to_numpy(dtype=float) for g in at.data_editor}
+
+
+def test_the_first_page_has_everything(at):
+    assert set(grids(at)) == {
+        f"edit_{name}_r0" for name in ("weights0", "weights1", "x", "target", "learning_rate")
+    }
+    assert at.selectbox(key="preset") and at.text_input(key="layers_r0")
+    assert at.button(key="share") and at.tabs
+
+
+def test_next_within_an_iteration_reruns_the_stepper_alone(at):
+    for k in range(2, 12):
+        click(at, "next")
+        assert at.subheader[0].value == f"Step {k} of 11: {TITLES[k - 1]}"
+        assert at.get("plotly_chart") and at.latex  # the stepper was drawn again
+        assert not at.data_editor  # the grids were not
+        assert not at.sidebar.selectbox and not at.sidebar.text_input  # nor the sidebar
+        assert not at.tabs  # nor the page around them
+    assert at.session_state["lecture"].rev == 0
+
+
+def test_previous_within_an_iteration_reruns_the_stepper_alone(at):
+    click(at, "next")
+    click(at, "prev")
+    assert at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
+    assert not at.data_editor and not at.sidebar.selectbox
+
+
+def test_a_new_iteration_reruns_the_grids_and_the_network_with_the_new_weights(at):
+    for _ in range(11):
+        click(at, "next")
+    assert at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
+    updated = step(preset("seed")).updated
+    shown = grids(at)
+    np.testing.assert_array_equal(shown["edit_weights0_r1"], updated.weights[0])
+    np.testing.assert_array_equal(shown["edit_weights1_r1"], updated.weights[1])
+    assert not np.array_equal(shown["edit_weights0_r1"], SEED_V)
+    assert at.text_input(key="layers_r1").value == "3-4-2"  # the network's boxes, renewed
+    assert not at.tabs  # the page around them was not drawn again
+
+    click(at, "prev")  # back across the update: the grids show the weights before it
+    np.testing.assert_array_equal(grids(at)["edit_weights0_r2"], SEED_V)
+    np.testing.assert_array_equal(grids(at)["edit_weights1_r2"], SEED_W)
+
+
+def test_an_edit_applies_in_its_callback_and_reruns_the_stepper_and_the_grids(at):
+    click(at, "next")  # step 2: u = v x
+    edit_cell(at, "weights0", 1, "x1", 2.0)
+    problem = at.session_state["lecture"].problem
+    assert problem.weights[0][1, 0] == 2.0
+    assert at.latex[2].value.strip("$\n").endswith(r"= 0.0 \end{aligned}")  # u_2 with v_21 = 2
+    assert grids(at)["edit_weights0_r0"][1, 0] == 2.0
+    assert not at.sidebar.selectbox and not at.tabs  # the sidebar and the page were not rerun
+    click(at, "next")  # the edit stays in force while the stepper alone reruns
+    assert at.session_state["lecture"].problem is problem
+
+
+def test_a_bad_edit_reruns_the_stepper_with_its_message(at):
+    edit_cell(at, "x", 0, "x2", None)
+    assert [shown(e.value) for e in at.error] == [
+        "x_2 is empty or not a number; expected a number. The last good values are still in use."
+    ]
+    click(at, "next")  # still in the grid, still said
+    assert len(at.error) == 1
+    edit_cell(at, "x", 0, "x2", 1.5)  # put right: said no more
+    assert not at.error and at.session_state["lecture"].problem.x[1] == 1.5
+
+
+def test_reset_renews_the_grids_and_the_network(at):
+    edit_cell(at, "weights0", 1, "x1", 2.0)
+    click(at, "reset")
+    assert at.session_state["lecture"].problem.weights[0][1, 0] == 0.5
+    assert grids(at)["edit_weights0_r1"][1, 0] == 0.5
+    assert at.text_input(key="layers_r1").value == "3-4-2"
+
+
+def test_a_sidebar_change_redraws_the_whole_page(at):
+    whole_page(at)
+    at.selectbox(key="preset").set_value("tutorial").run()
+    assert not at.exception
+    assert at.tabs and at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
+    assert "edit_biases0_r1" in grids(at)  # the 2-2-2 example has biases
+
+
+def test_sessions_on_the_same_problem_share_its_pass_and_a_changed_one_does_not(at):
+    other = AppTest.from_file(APP, default_timeout=30).run()
+    mine, theirs = (a.session_state[computed.SESSION].shown for a in (at, other))
+    assert mine is theirs  # the seed, computed once for both
+    edit_cell(other, "weights0", 1, "x1", 2.0)
+    edited = other.session_state[computed.SESSION].shown
+    assert edited is not mine and edited.p.problem.weights[0][1, 0] == 2.0
+    assert at.session_state[computed.SESSION].shown.p.problem.weights[0][1, 0] == 0.5
+
+
+def test_the_process_finds_a_problem_by_its_whole_json_only():
+    seed = preset("seed")
+    again = Problem.from_dict(seed.to_dict())
+    assert computed._find(again) is computed._find(seed)
+    data = seed.to_dict()
+    data["weights"][0][1][0] = 0.5 + 1e-15  # one weight apart in its last digits
+    assert computed._find(Problem.from_dict(data)) is not computed._find(seed)
+    data = seed.to_dict()
+    data["title"] = "mine"
+    assert computed._find(Problem.from_dict(data)) is not computed._find(seed)
+
+
+def test_a_large_network_is_not_shared_by_the_process():
+    data = preset("seed").to_dict()
+    big = Problem.from_dict(
+        {
+            "layers": [64, 64, 64, 2],
+            "activations": ["tanh", "tanh", "softmax"],
+            "loss": "cross_entropy",
+            "x": [0.1] * 64,
+            "target": [1.0, 0.0],
+            "weights": [[[0.01] * 64] * 64] * 2 + [[[0.01] * 64] * 2],
+            "biases": None,
+            "learning_rate": data["learning_rate"],
+        }
+    )
+    assert big.parameters > computed.SHARED_UP_TO
+    assert computed._find(big) is not computed._find(big)
