@@ -124,7 +124,7 @@ def wide_problem() -> dict:
 def answer_sheet(problem: dict) -> str:
     """An nnviz-answers/1 sheet answering every quantity: about half of the values off by 5%
     and 0.05 or more, the rest right, with as many decimals as keep it within SHEET_RANGE.
-    x and o* are copied right: a wrong x or o* makes grading.check raise (lesson.working is
+    x and o* are copied right: a wrong x or o* makes grading.mark raise (lesson.working is
     given no layer for them), which is not what this measures."""
     p = Problem.from_dict(problem)
     truth, rng = iterate(p), np.random.default_rng(1)

@@ -24,7 +24,7 @@ from test_browser import (
     wait_idle,
 )
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.problem import preset
 
 SIDEBAR = 1  # the delta path's first index: 0 the main area, 1 the sidebar
@@ -123,5 +123,5 @@ def test_a_new_iteration_sends_the_grids_with_the_new_weights(sent):
     assert "dataframe" not in {t for _, t in elements(messages)}
     assert click_next(page, messages) == f"Step 1 of 11: {TITLES[0]}"
     assert "dataframe" in {t for _, t in elements(messages)}
-    updated = step(preset("seed")).updated.weights[0][1, 0]
+    updated = iterate(preset("seed")).updated.weights[0][1, 0]
     assert grid_value(page, "v", 1, 0) == pytest.approx(updated, abs=1e-12)

@@ -14,7 +14,7 @@ from seed import SEED_V, SEED_W, TITLES
 from shown import shown
 from streamlit.testing.v1 import AppTest
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.problem import Problem, preset
 from nnviz.ui import computed
 
@@ -69,7 +69,7 @@ def test_a_new_iteration_reruns_the_grids_and_the_network_with_the_new_weights(a
     for _ in range(11):
         click(at, "next")
     assert at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
-    updated = step(preset("seed")).updated
+    updated = iterate(preset("seed")).updated
     shown = grids(at)
     np.testing.assert_array_equal(shown["edit_weights0_r1"], updated.weights[0])
     np.testing.assert_array_equal(shown["edit_weights1_r1"], updated.weights[1])

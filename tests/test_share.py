@@ -98,7 +98,7 @@ def test_weights_after_iterations_round_trip_exactly():
     """The updates leave full-precision doubles, which the lecture must share as they are."""
     problem = preset("seed")
     for _ in range(10):
-        problem = engine.step(problem).updated
+        problem = engine.iterate(problem).updated
         assert_same(decode(encode(problem)), problem)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnviz.core.engine import step
+from nnviz.core.engine import iterate
 from nnviz.core.functions import Activation
 from nnviz.core.networks import random_problem, with_architecture
 from nnviz.core.problem import Problem, ProblemError, preset
@@ -18,7 +18,7 @@ def test_next_walks_the_steps_then_starts_the_next_iteration():
     for k in range(1, N):
         lecture.next(N, seed)
         assert (lecture.iteration, lecture.step, lecture.rev) == (0, k, 0)
-    updated = step(seed).updated
+    updated = iterate(seed).updated
     lecture.next(N, updated)
     assert (lecture.iteration, lecture.step, lecture.rev) == (1, 0, 1)
     assert lecture.problem is updated and lecture.history[0] is seed
@@ -28,7 +28,7 @@ def test_prev_goes_back_across_iterations_and_nothing_is_lost():
     seed = preset("seed")
     lecture = Lecture([seed])
     lecture.step = N - 1
-    lecture.next(N, step(seed).updated)
+    lecture.next(N, iterate(seed).updated)
     lecture.prev(N)
     assert (lecture.iteration, lecture.step) == (0, N - 1) and lecture.problem is seed
     assert len(lecture.history) == 2  # iteration 2 is still there to step into again
@@ -40,7 +40,7 @@ def test_prev_goes_back_across_iterations_and_nothing_is_lost():
 
 def test_an_edit_replaces_this_iteration_and_forgets_the_later_ones():
     seed = preset("seed")
-    lecture = Lecture([seed, step(seed).updated], iteration=0, step=4)
+    lecture = Lecture([seed, iterate(seed).updated], iteration=0, step=4)
     edited = with_values(seed, "learning_rate", np.array([[0.5]]), np.array([["η"]]))
     lecture.edit(edited)
     assert lecture.history == [edited] and lecture.step == 4 and lecture.rev == 0
@@ -62,7 +62,7 @@ def test_a_good_edit_flows_through():
     v[1, 0] = 2.0
     problem = with_values(preset("seed"), ("weights", 0), v, V_CELLS)
     assert problem.weights[0][1, 0] == 2.0
-    assert step(problem).forward.pre[0][1] == 0.0  # u_2 = 2(1) - 1(1.5) + 1(-0.5)
+    assert iterate(problem).forward.pre[0][1] == 0.0  # u_2 = 2(1) - 1(1.5) + 1(-0.5)
 
 
 @pytest.mark.parametrize(
@@ -154,23 +154,23 @@ def test_a_new_architecture_of_the_same_shape_keeps_the_place():
 def test_an_edit_in_a_later_iteration_survives_going_back_and_forth():
     seed = preset("seed")
     lecture = Lecture([seed], step=N - 1)
-    lecture.next(N, step(seed).updated)
+    lecture.next(N, iterate(seed).updated)
     edited = with_values(lecture.problem, "learning_rate", np.array([[0.5]]), np.array([["η"]]))
     lecture.edit(edited)
     lecture.prev(N)
-    lecture.next(N, step(seed).updated)  # back into iteration 2: the edited one, not a new one
+    lecture.next(N, iterate(seed).updated)  # back into iteration 2: the edited one, not a new one
     assert lecture.problem is edited and lecture.iteration == 1
 
 
 def test_a_training_run_is_one_more_entry_in_the_history_and_counts_its_updates():
     seed = preset("seed")
     lecture = Lecture([seed], step=5)
-    trained = step(step(seed).updated).updated
+    trained = iterate(iterate(seed).updated).updated
     lecture.trained(trained, 1000, "Applied")
     assert lecture.problem is trained and (lecture.step, lecture.rev) == (0, 1)
     assert lecture.number == 1001 and lecture.notice == "Applied"
     lecture.step = N - 1
-    lecture.next(N, step(trained).updated)
+    lecture.next(N, iterate(trained).updated)
     assert lecture.number == 1002
     lecture.prev(N)
     lecture.step = 0
@@ -234,7 +234,7 @@ def test_a_new_iteration_renews_the_editors_and_forgets_their_bad_cell():
     seed = preset("seed")
     lecture = Lecture([seed], step=N - 1)
     lecture.edit_error = "x_2 is empty or not a number; expected a number"
-    lecture.next(N, step(seed).updated)
+    lecture.next(N, iterate(seed).updated)
     assert (lecture.rev, lecture.edit_error) == (1, None)
     lecture.edit_error = "x_2 is empty or not a number; expected a number"
     lecture.prev(N)  # within no iteration: back across the update, new editors again

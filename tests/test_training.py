@@ -1,5 +1,5 @@
 """Many iterations: against gradient descent written out here for the seed network alone, and
-against the stepper's own engine.step, repeated.
+against the stepper's own engine.iterate, repeated.
 
 What the seed does (found by the loops below, and asserted): with η = 0.1 its loss falls at every
 iteration (at all 100,000, of which the tests check 10,000), from 0.309548 to below 0.01 after 15
@@ -86,7 +86,7 @@ def seed_with(eta, output="softmax"):
 
 
 def stepped(problem, n):
-    """engine.step, n times: the stepper's own iterations."""
+    """engine.iterate, n times: the stepper's own iterations."""
     snapshots = [problem]
     for _ in range(n):
         snapshots.append(iterate(snapshots[-1]).updated)
@@ -282,7 +282,7 @@ def wide_and_deep():
 
 
 def assert_thinned(run, snapshots):
-    """Every row a snapshot of engine.step; evenly spaced but for the final weights."""
+    """Every row a snapshot of engine.iterate; evenly spaced but for the final weights."""
     recorded = run.recorded.tolist()
     assert recorded[0] == 0 and recorded[-1] == run.iterations_run
     stride = recorded[1] - recorded[0]

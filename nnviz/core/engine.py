@@ -216,7 +216,3 @@ def _nudged_loss(problem: Problem, kind: str, l: int, index, h: float) -> float:
     if kind == "weights":
         return forward(problem.with_parameters(params, problem.biases)).loss
     return forward(problem.with_parameters(problem.weights, params)).loss
-
-
-# The old names, until nnviz.ui has moved to the new ones.
-step, Pass = iterate, Iteration

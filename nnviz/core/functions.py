@@ -237,11 +237,6 @@ class Activation:
         return f"{self.name} ({self.function.parameter[0]} {self.parameter:g})"
 
 
-# Kept for the code that still reads them; ACTIVATIONS is the table.
-ACTIVATION_PARAMETERS = {n: f.parameter for n, f in ACTIVATIONS.items() if f.parameter}
-ACTIVATION_NAMES = activation_names()
-
-
 @dataclass(frozen=True)
 class Loss:
     """L(o, o*), whole: its formulas, the output activation it is made for (that pairing gives

@@ -313,6 +313,3 @@ def _consistent_with(world: World, q: Quantity, index) -> str:
         parts.append(f"{element_name(name, where)} = {values.flat[flat]:g}")
     more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
     return "consistent with your " + ", ".join(parts) + more
-
-
-check = mark  # the old name, until nnviz.ui has moved to the new one

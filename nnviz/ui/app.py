@@ -18,7 +18,7 @@ import streamlit as st
 
 from nnviz.core.functions import LOSSES, Activation, activation_names
 from nnviz.core.networks import random_problem, with_architecture
-from nnviz.core.notation import layer_symbols, neuron_names, number
+from nnviz.core.notation import element_name, layer_symbols, neuron_names, number
 from nnviz.core.problem import (
     MAX_LAYERS,
     MAX_NEURONS,
@@ -26,6 +26,7 @@ from nnviz.core.problem import (
     Problem,
     ProblemError,
     describe,
+    parameter_out_of_range,
     preset,
 )
 from nnviz.plots.network import MODES, default_mode, figure
@@ -108,12 +109,11 @@ def _next():
         lecture.next(n_steps)
     else:
         updated = computed.of(lecture.problem).p.updated  # what this page shows: computed already
-        try:
-            Problem.from_dict(updated.to_dict())  # the new weights must still be a valid problem
-        except ProblemError as e:
+        beyond = parameter_out_of_range(updated)  # the rule training follows too
+        if beyond:
             lecture.refusal = (
                 f"Iteration {lecture.number + 1} cannot start: after the update, "
-                f"{on_screen(str(e))}. The training diverges: lower η."
+                f"{beyond}. The training diverges: lower η."
             )
         else:
             lecture.next(n_steps, updated)
@@ -320,13 +320,15 @@ def _cell_names(symbol, rows, cols, is_matrix) -> np.ndarray:
     """What a message calls each cell: v_21 (row h2, column x1), then x_2, o*_1, η."""
     if not is_matrix:
         return np.array(
-            [symbol if symbol == "η" else f"{symbol}_{i + 1}" for i in range(len(cols))],
+            [symbol if symbol == "η" else element_name(symbol, (i + 1,)) for i in range(len(cols))],
             dtype=object,
         )
-    sep = "," if max(len(rows), len(cols)) >= 10 else ""
     return np.array(
         [
-            [f"{symbol}_{j + 1}{sep}{i + 1} (row {r}, column {c})" for i, c in enumerate(cols)]
+            [
+                f"{element_name(symbol, (j + 1, i + 1))} (row {r}, column {c})"
+                for i, c in enumerate(cols)
+            ]
             for j, r in enumerate(rows)
         ],
         dtype=object,

@@ -19,8 +19,7 @@ from typing import Any
 
 import streamlit as st
 
-from nnviz.core.engine import Pass
-from nnviz.core.engine import step as run_step
+from nnviz.core.engine import Iteration, iterate
 from nnviz.core.problem import Problem
 from nnviz.plots.network import figure
 from nnviz.teaching.lesson import Step, steps
@@ -39,7 +38,7 @@ class Computed:
     """One problem's pass, its lesson, and its figure at each step as it was asked for."""
 
     problem: Problem
-    p: Pass
+    p: Iteration
     lesson: list[Step]
     _figures: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
@@ -72,7 +71,7 @@ def of(problem: Problem) -> Computed:
 
 def _find(problem: Problem) -> Computed:
     if not _small(problem):
-        p = run_step(problem)
+        p = iterate(problem)
         return Computed(problem, p, steps(p))
     key = json.dumps(problem.to_dict(), separators=(",", ":"))
     with _lock:
@@ -80,7 +79,7 @@ def _find(problem: Problem) -> Computed:
         if done is not None:
             _shared.move_to_end(key)
     if done is None:
-        p = run_step(problem)  # outside the lock: another session's click need not wait
+        p = iterate(problem)  # outside the lock: another session's click need not wait
         done = Computed(problem, p, steps(p))
         with _lock:
             _shared[key] = done

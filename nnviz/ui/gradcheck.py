@@ -78,8 +78,7 @@ def _why_they_disagree(problem) -> list[str]:
     the disagreement is the backward pass's."""
     fwd = forward(problem)
     reasons = []
-    kinked = ("relu", "leaky_relu")
-    if any(f.name in kinked and (u == 0).any() for u, f in zip(fwd.pre, problem.activations)):
+    if any(f.function.kinked and (u == 0).any() for u, f in zip(fwd.pre, problem.activations)):
         reasons.append(
             "A ReLU or leaky ReLU here gets exactly u = 0, where it has no derivative: finite "
             "differences see the average of its two slopes, so such a disagreement is the "

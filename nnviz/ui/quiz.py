@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz.core.engine import Pass
+from nnviz.core.engine import Iteration
 from nnviz.core.notation import element_name
 from nnviz.teaching.grading import ATOL, RTOL, within
 from nnviz.teaching.lesson import Step
@@ -24,12 +24,12 @@ def quiz_key(name: str, lecture: Lecture) -> str:
     return f"quiz_{name}_{lecture.iteration}_{lecture.step}_r{lecture.rev}"
 
 
-def questions(p: Pass, k: int) -> list[Quantity]:
+def questions(p: Iteration, k: int) -> list[Quantity]:
     """The quantities step k works out, in the lecture's order."""
     return [q for q in plan(p.problem).quantities if q.step == k and q.kind not in ASKED_NOT]
 
 
-def quiz(lecture: Lecture, p: Pass, lesson: list[Step]) -> Step:
+def quiz(lecture: Lecture, p: Iteration, lesson: list[Step]) -> Step:
     """The quiz for this step, if it has open questions; returns the step to show, with its
     new values still hidden until they are answered."""
     current = lesson[lecture.step]

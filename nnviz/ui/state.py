@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnviz.core.problem import LIMIT, Problem, ProblemError
+from nnviz.core.problem import LIMIT, Problem, ProblemError, out_of_range
 from nnviz.files.share import MAX_ITERATION
 from nnviz.teaching.grading import AnswerSheet
 
@@ -194,10 +194,7 @@ def with_values(problem: Problem, name: str, values: np.ndarray, cells) -> Probl
         if np.isnan(value):
             raise ProblemError(f"{cells[index]} is empty or not a number; expected a number")
         if not abs(value) <= LIMIT:
-            raise ProblemError(
-                f"{cells[index]} = {float(value)!r} is out of range; "
-                f"expected at most {LIMIT:g} in size"
-            )
+            raise ProblemError(out_of_range(cells[index], float(value)))
     data = problem.to_dict()
     if isinstance(name, tuple):
         data[name[0]][name[1]] = values.tolist()
