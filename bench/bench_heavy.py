@@ -27,8 +27,7 @@ with a click on the seed problem on the same server in the same run:
    the server is stopped, which ends any run still going.
 
 The network and the sheet are generated here with the new code's nnviz (engine.iterate, and
-grading.quantities and true_value for the true values); they are plain JSON, the same for both
-servers. This machine is noisy: read the ratios, and never turn these figures into test
+quantities.value_of for the true values); they are plain JSON, the same for both servers. This machine is noisy: read the ratios, and never turn these figures into test
 assertions.
 """
 
@@ -37,15 +36,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +66,8 @@ from test_sessions import socket_student  # noqa: E402
 
 from nnviz.core.engine import iterate  # noqa: E402
 from nnviz.core.problem import Problem  # noqa: E402
-from nnviz.teaching.grading import quantities, true_value  # noqa: E402
+from nnviz.teaching.grading import quantities  # noqa: E402
+from nnviz.teaching.quantities import value_of  # noqa: E402
 from nnviz.ui.train import most_iterations  # noqa: E402
 
 OLD_COMMIT = "cf78264"
@@ -130,7 +128,7 @@ def answer_sheet(problem: dict) -> str:
     truth, rng = iterate(p), np.random.default_rng(1)
     values = {}
     for q in quantities(p):
-        v = true_value(truth, p, q.kind, q.layer)
+        v = value_of(truth, q.key)
         if q.kind not in ("x", "target"):
             off = rng.choice([-1.0, 1.0], v.shape) * (0.05 + 0.05 * np.abs(v))
             v = np.where(rng.random(v.shape) < 0.5, v + off, v)
@@ -148,22 +146,6 @@ def answer_sheet(problem: dict) -> str:
 
 
 # --- the servers --------------------------------------------------------------------------------
-
-
-@contextmanager
-def old_worktree() -> Iterator[Path]:
-    """OLD_COMMIT checked out in a temporary folder; the worktree removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="nnviz-old-"))
-    git = ["git", "-C", str(ROOT), "worktree"]
-    try:
-        subprocess.run(
-            [*git, "add", "--detach", str(folder), OLD_COMMIT], check=True, capture_output=True
-        )
-        yield folder
-    finally:
-        subprocess.run([*git, "remove", "--force", str(folder)], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        subprocess.run([*git, "prune"], capture_output=True)
 
 
 def serve(cwd: Path):
@@ -502,7 +484,7 @@ def main() -> None:
         size = sheet_file.stat().st_size
         in_cap = most_iterations(Problem.from_dict(problem))  # 3,434: the most the new code runs
 
-        old_folder = stack.enter_context(old_worktree())
+        old_folder = stack.enter_context(bench_sessions.worktree(OLD_COMMIT))
         pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         stack.callback(browser.close)

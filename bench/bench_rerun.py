@@ -27,16 +27,13 @@ and never turn these figures into test assertions.
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,22 +55,6 @@ GOAL_MS, GOAL_P95_S = 15.0, 1.0
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:6.1f} ms"
-
-
-@contextmanager
-def old_worktree() -> Iterator[Path]:
-    """OLD_COMMIT checked out in a temporary folder; the worktree removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="nnviz-old-"))
-    git = ["git", "-C", str(ROOT), "worktree"]
-    try:
-        subprocess.run(
-            [*git, "add", "--detach", str(folder), OLD_COMMIT], check=True, capture_output=True
-        )
-        yield folder
-    finally:
-        subprocess.run([*git, "remove", "--force", str(folder)], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        subprocess.run([*git, "prune"], capture_output=True)
 
 
 def serve(cwd: Path):
@@ -267,7 +248,7 @@ def main() -> None:
     )
     start = time.perf_counter()
     with ExitStack() as stack:
-        folders = {"old": stack.enter_context(old_worktree()), "new": ROOT}
+        folders = {"old": stack.enter_context(bench_sessions.worktree(OLD_COMMIT)), "new": ROOT}
         with ExitStack() as running:
             servers = {k: running.enter_context(serve(f)) for k, f in folders.items()}
             sockets = socket_figures(servers)

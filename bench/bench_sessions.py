@@ -26,7 +26,9 @@ This machine is noisy: read the ratios, and never turn these figures into test a
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -127,6 +129,23 @@ class Server:
 
 
 @contextmanager
+@contextmanager
+def worktree(commit: str) -> Iterator[Path]:
+    """`commit` checked out in a temporary folder, to measure beside the work tree; the
+    worktree removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="nnviz-old-"))
+    git = ["git", "-C", str(ROOT), "worktree"]
+    try:
+        subprocess.run(
+            [*git, "add", "--detach", str(folder), commit], check=True, capture_output=True
+        )
+        yield folder
+    finally:
+        subprocess.run([*git, "remove", "--force", str(folder)], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([*git, "prune"], capture_output=True)
+
+
 def serve(
     script: str | None = None, gc_after_rerun: bool = True, cwd: Path = ROOT
 ) -> Iterator[Server]:
