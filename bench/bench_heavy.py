@@ -27,8 +27,8 @@ with a click on the seed problem on the same server in the same run:
    the server is stopped, which ends any run still going.
 
 The network and the sheet are generated here with the new code's nnviz (engine.iterate, and
-quantities.value_of for the true values); they are plain JSON, the same for both servers. This machine is noisy: read the ratios, and never turn these figures into test
-assertions.
+quantities.value_of for the true values); they are plain JSON, the same for both servers.
+This machine is noisy: read the ratios, and never turn these figures into test assertions.
 """
 
 from __future__ import annotations
