@@ -8,6 +8,7 @@ so what the page holds after a click is what the click reran.
 from pathlib import Path
 
 import numpy as np
+import plotly.io
 import pytest
 from fragments import edit_cell, whole_page
 from seed import SEED_V, SEED_W, TITLES
@@ -16,6 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from nnviz.core.engine import iterate
 from nnviz.core.problem import Problem, preset
+from nnviz.plots.network import figure
+from nnviz.teaching.lesson import steps
 from nnviz.ui import computed
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -159,3 +162,18 @@ def test_a_large_network_is_not_shared_by_the_process():
     )
     assert big.parameters > computed.SHARED_UP_TO
     assert computed._find(big) is not computed._find(big)
+
+
+@pytest.mark.parametrize(("k", "mode"), [(0, "weight"), (7, "gradient"), (10, "update")])
+def test_a_kept_figure_sends_what_the_figure_draws_and_is_not_changed_by_its_reader(k, mode):
+    """st.plotly_chart turns a figure into its dict on every rerun; a kept figure makes that
+    dict once, and hands out copies whose top and layout a reader may change."""
+    seed = preset("seed")
+    kept = computed._find(seed).figure(k, mode)
+    p = iterate(seed)
+    drawn = figure(p, steps(p)[k], mode)
+    assert plotly.io.to_json(kept, validate=False) == plotly.io.to_json(drawn, validate=False)
+    first = kept.to_dict()
+    first["layout"]["height"] = 1
+    first["data"].clear()
+    assert kept.to_dict() == drawn.to_dict()
