@@ -129,7 +129,6 @@ class Server:
 
 
 @contextmanager
-@contextmanager
 def worktree(commit: str) -> Iterator[Path]:
     """`commit` checked out in a temporary folder, to measure beside the work tree; the
     worktree removed afterwards."""
@@ -146,6 +145,7 @@ def worktree(commit: str) -> Iterator[Path]:
         subprocess.run([*git, "prune"], capture_output=True)
 
 
+@contextmanager
 def serve(
     script: str | None = None, gc_after_rerun: bool = True, cwd: Path = ROOT
 ) -> Iterator[Server]:
