@@ -229,17 +229,21 @@ def edit_cell(page: Page, label: str, row: int, col: int, old: str, new: str) ->
     wait_idle(page)
 
 
-@pytest.fixture
-def app(page: Page, app_url: str) -> Page:
+def open_app(page: Page, url: str) -> Page:
     """A fresh session of the app, loaded and idle, with its chart drawn."""
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(app_url)
+    page.goto(url)
     wait_idle(page)
     page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", state="attached")
     expect(page.locator("h3").filter(has_text=re.compile(r"^Step "))).to_have_text(
         "Step 1 of 11: The setup"
     )
     return page
+
+
+@pytest.fixture
+def app(page: Page, app_url: str) -> Page:
+    return open_app(page, app_url)
 
 
 # --- the tests --------------------------------------------------------------------------------

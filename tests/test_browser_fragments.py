@@ -7,10 +7,8 @@ What the server sends is read from the page's WebSocket, decoded as Streamlit's 
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 from seed import TITLES
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from test_browser import (
@@ -20,6 +18,7 @@ from test_browser import (
     chart,
     grid_value,
     heading,
+    open_app,
     press,
     wait_idle,
 )
@@ -72,14 +71,7 @@ def sent(page: Page, app_url: str):
         ws.on("framereceived", received)
 
     page.on("websocket", listen)
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(app_url)
-    wait_idle(page)
-    page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", state="attached")
-    expect(page.locator("h3").filter(has_text=re.compile(r"^Step "))).to_have_text(
-        "Step 1 of 11: The setup"
-    )
-    return page, messages
+    return open_app(page, app_url), messages
 
 
 def elements(messages: list[ForwardMsg]) -> list[tuple[int, str]]:
