@@ -54,7 +54,6 @@ class Board:
 class Plan:
     boards: tuple[Board, ...]
     quantities: tuple[Quantity, ...]  # the given ones, then in the order the boards reveal them
-    by_key: dict  # key -> Quantity
 
 
 def plan(problem: Problem) -> Plan:
@@ -107,7 +106,7 @@ def _plan(layers: tuple[int, ...], biases: bool, mixing: tuple[bool, ...], fused
         if biases:
             entries.append((("biases_new", l), [(("grad_biases", l), SAME)]))
     lecture.board("update", "update", None, *entries)
-    return Plan(tuple(lecture.boards), tuple(lecture.found), {q.key: q for q in lecture.found})
+    return Plan(tuple(lecture.boards), tuple(lecture.found))
 
 
 def _below(l: int) -> tuple:
