@@ -227,6 +227,13 @@ def edit_cell(page: Page, label: str, row: int, col: int, old: str, new: str) ->
     except PlaywrightTimeoutError:
         pytest.fail(f"the chart did not change after {label}[{row}, {col}] := {new}")
     wait_idle(page)
+    # the grids are a fragment of their own, and may be drawn a moment after the chart
+    cell = grid(page, label).locator(f'td[data-testid="glide-cell-{col + 1}-{row}"]')
+    for _ in range(TIMEOUT_MS // 100):
+        if cell.count() == 1 and float(cell.text_content()) == float(new):
+            break
+        page.wait_for_timeout(100)
+    wait_idle(page)
 
 
 def open_app(page: Page, url: str) -> Page:
