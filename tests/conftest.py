@@ -121,8 +121,9 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture(scope="session")
-def app_url(chromium):
-    """The base URL of `streamlit run app.py`, started once for the session and stopped after."""
+def server(chromium):
+    """`streamlit run app.py`, started once for the session and stopped after: its base URL,
+    and the file its output goes to."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile("w+") as log:
@@ -132,6 +133,21 @@ def app_url(chromium):
             if problem:
                 log.seek(0)
                 pytest.fail(f"{problem}. Its output:\n{log.read()}", pytrace=False)
-            yield url
+            yield url, log
         finally:
             stop_server(process)
+
+
+@pytest.fixture
+def app_url(server):
+    """The app's base URL. A traceback in the server's output while the test ran fails it: the
+    page may have hidden it (a callback's error ends the run) or shown it, and neither is ok."""
+    url, log = server
+    log.seek(0, os.SEEK_END)
+    start = log.tell()
+    yield url
+    time.sleep(0.2)  # the last click's run may still be writing
+    log.seek(start)
+    output = log.read()
+    if "Traceback" in output:
+        pytest.fail(f"the server printed a traceback during the test:\n{output}", pytrace=False)

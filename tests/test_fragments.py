@@ -177,3 +177,20 @@ def test_a_kept_figure_sends_what_the_figure_draws_and_is_not_changed_by_its_rea
     first["layout"]["height"] = 1
     first["data"].clear()
     assert kept.to_dict() == drawn.to_dict()
+
+
+def _page_without_the_stepper():
+    import streamlit as st
+
+    from nnviz.ui.app import _redraw
+
+    st.session_state.runs = st.session_state.get("runs", 0) + 1
+    st.button("Next", key="next", on_click=_redraw, args=(True,))
+
+
+def test_a_redraw_of_fragments_not_on_the_page_reruns_the_whole_page():
+    # A whole run cut short by a click can leave the stepper unregistered when the next click's
+    # callback asks for it; Streamlit then raises, and the page would show only an error.
+    at = AppTest.from_function(_page_without_the_stepper, default_timeout=30).run()
+    click(at, "next")
+    assert at.session_state["runs"] == 2 and at.button(key="next")

@@ -15,6 +15,7 @@ from functools import partial, wraps
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from nnviz.core.functions import LOSSES, Activation, activation_names
 from nnviz.core.networks import random_problem, with_architecture
@@ -85,7 +86,10 @@ def _redraw(problem_changed: bool, *also: str) -> None:
     it no longer shows what is on screen."""
     if st.session_state.get(SHARED):
         st.rerun()
-    st.rerun([STEPPER, *also, *((EDITORS, NETWORK) if problem_changed else ())])
+    try:
+        st.rerun([STEPPER, *also, *((EDITORS, NETWORK) if problem_changed else ())])
+    except StreamlitAPIException:  # a fragment the last whole run did not get to draw
+        st.rerun()
 
 
 def _whole_page(callback):
