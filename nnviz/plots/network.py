@@ -56,6 +56,13 @@ def edge_values(p: Iteration, step: Step, mode: str) -> list[np.ndarray]:
 def figure(p: Iteration, step: Step, mode: str) -> go.Figure:
     """The network at a step of the lesson: edges coloured by weight, gradient or update, the
     layer of the step lit, and each neuron with the value the step has revealed."""
+    # Plotly's checking of every property costs more than building them: these are known good
+    return go.Figure(figure_dict(p, step, mode), _validate=False)
+
+
+def figure_dict(p: Iteration, step: Step, mode: str) -> dict:
+    """`figure` as the plain dict Plotly is given, with NumPy arrays in it: the page makes its
+    kept figures from this, without Plotly's objects for every trace."""
     layers = p.problem.layers
     names = layer_symbols(layers)
     values = edge_values(p, step, mode)
@@ -79,8 +86,7 @@ def figure(p: Iteration, step: Step, mode: str) -> go.Figure:
         dragmode=False,
         template={"layout": {}},  # not Plotly's default: 7 of the figure's 12 to 15 kB
     )
-    # Plotly's checking of every property costs more than building them: these are known good
-    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+    return {"data": traces, "layout": layout}
 
 
 def _edges(layers, values, ys, lit_layer) -> dict[str, np.ndarray]:
