@@ -41,4 +41,4 @@ def send_edit(at, key: str, edited_rows: dict):
 
 def edit_cell(at, name: str, row: int, column: str, value):
     """Edit one cell of a weight grid ("weights0", "x", "learning_rate", ...) of this rev."""
-    return send_edit(at, editor_key(name, at.session_state["lecture"].rev), {row: {column: value}})
+    return send_edit(at, editor_key(name, at.session_state["lecture"]), {row: {column: value}})

@@ -199,18 +199,18 @@ def test_the_colour_mode_follows_the_step_unless_chosen(at):
 
 
 def test_new_layer_sizes_reinitialise_with_a_notice(at):
-    rev = at.session_state["lecture"].rev
+    rev = at.session_state["lecture"].network_rev
     at.text_input(key=f"layers_r{rev}").set_value("3-5-2").run()
     assert "drawn again at random" in shown(at.info[0].value)
     assert len(array(chart(at)["edge values"]["marker"]["color"])) == 15 + 10
-    rev = at.session_state["lecture"].rev
+    rev = at.session_state["lecture"].network_rev
     at.text_input(key=f"layers_r{rev}").set_value("3-x").run()
     assert 'Layer sizes "3-x" were not changed' in shown(at.warning[0].value)
     assert at.session_state["lecture"].problem.layers == (3, 5, 2)
 
 
 def test_a_deeper_network_gets_the_same_pattern_per_layer(at):
-    rev = at.session_state["lecture"].rev
+    rev = at.session_state["lecture"].network_rev
     at.text_input(key=f"layers_r{rev}").set_value("2-3-3-2").run()
     assert heading(at) == "Step 1 of 15: The setup"
     click(at, "next", 3)
@@ -257,15 +257,15 @@ def test_messages_use_the_names_on_the_page(at, name, row, column, value, messag
 
 
 def test_a_new_architecture_drops_the_old_title(at):
-    rev = at.session_state["lecture"].rev
+    rev = at.session_state["lecture"].network_rev
     at.text_input(key=f"layers_r{rev}").set_value("3-5-2").run()
     assert "Problem 1" not in text(at)
 
 
 def test_a_diverging_update_is_refused_with_a_message(at):
-    rev = at.session_state["lecture"].rev
+    rev = at.session_state["lecture"].network_rev
     at.selectbox(key=f"act0_r{rev}").set_value("identity").run()
-    rev = at.session_state["lecture"].rev
+    rev = at.session_state["lecture"].network_rev
     at.selectbox(key=f"act1_r{rev}").set_value("identity").run()  # squared error now
     edit(at, "learning_rate", 0, "η", 1e6)
     click(at, "next", 11)

@@ -1,6 +1,7 @@
 """What a click redraws, in a real Chromium: Next within an iteration reruns the stepper alone,
 so the grids and the sidebar keep their very DOM nodes and get nothing from the server, while
-the heading and the chart change; a new iteration sends the grids again, with the new weights.
+the heading and the chart change; a new iteration sends the weight grids again, with the new
+weights, and leaves x, o*, η and the sidebar as they were.
 
 What the server sends is read from the page's WebSocket, decoded as Streamlit's own ForwardMsg.
 """
@@ -16,6 +17,7 @@ from test_browser import (
     MARK_STALE_JS,
     TIMEOUT_MS,
     chart,
+    edit_cell,
     grid_value,
     heading,
     open_app,
@@ -47,6 +49,10 @@ MARK_JS = """() => {
   window.__observer.observe(sidebar, {attributes: true, childList: true, subtree: true});
   return grids.length + 1;
 }"""
+TEX_JS = """tex => [...document.querySelectorAll('annotation[encoding="application/x-tex"]')]
+  .some(a => a.textContent.includes(tex))"""
+KEPT_EACH_JS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]'),
+  document.querySelector('[data-testid="stSidebarUserContent"]')].map(el => !!el.__kept)"""
 KEPT_JS = """() => {
   const now = [...document.querySelectorAll('[data-testid="stDataFrame"]'),
                document.querySelector('[data-testid="stSidebarUserContent"]')];
@@ -107,13 +113,24 @@ def test_next_within_an_iteration_leaves_the_grids_and_the_sidebar_untouched(sen
     assert grid_value(page, "v", 1, 0) == 0.5
 
 
-def test_a_new_iteration_sends_the_grids_with_the_new_weights(sent):
+def test_a_new_iteration_sends_the_weight_grids_alone_with_the_new_weights(sent):
     page, messages = sent
     for _ in range(10):
         click_next(page, messages)
     assert heading(page) == f"Step 11 of 11: {TITLES[10]}"
     assert "dataframe" not in {t for _, t in elements(messages)}
+    page.evaluate(MARK_JS)
     assert click_next(page, messages) == f"Step 1 of 11: {TITLES[0]}"
-    assert "dataframe" in {t for _, t in elements(messages)}
+    drawn = elements(messages)
+    assert [t for _, t in drawn].count("dataframe") == 2, drawn  # v and w
+    assert all(root != SIDEBAR for root, _ in drawn), drawn
+    # v and w are new; x, o*, η and the sidebar the very same nodes, with the same values
+    assert page.evaluate(KEPT_EACH_JS) == [False, False, True, True, True, True]
     updated = iterate(preset("seed")).updated.weights[0][1, 0]
+    assert grid_value(page, "v", 1, 0) == pytest.approx(updated, abs=1e-12)
+    assert (grid_value(page, "x", 0, 1), grid_value(page, "η", 0, 0)) == (1.5, 0.1)
+
+    edit_cell(page, "x", 0, 1, "1.5", "2.5")  # a kept grid edits the new iteration
+    page.wait_for_function(TEX_JS, arg=r"1.0 & 2.5 & -0.5", timeout=TIMEOUT_MS)
+    assert "x2<br>2.5" in chart(page)["neurons"]["text"]
     assert grid_value(page, "v", 1, 0) == pytest.approx(updated, abs=1e-12)

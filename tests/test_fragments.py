@@ -59,7 +59,7 @@ def test_next_within_an_iteration_reruns_the_stepper_alone(at):
         assert not at.data_editor  # the grids were not
         assert not at.sidebar.selectbox and not at.sidebar.text_input  # nor the sidebar
         assert not at.tabs  # nor the page around them
-    assert at.session_state["lecture"].rev == 0
+    assert at.session_state["lecture"].revs == (0, 0, 0)
 
 
 def test_previous_within_an_iteration_reruns_the_stepper_alone(at):
@@ -69,21 +69,52 @@ def test_previous_within_an_iteration_reruns_the_stepper_alone(at):
     assert not at.data_editor and not at.sidebar.selectbox
 
 
-def test_a_new_iteration_reruns_the_grids_and_the_network_with_the_new_weights(at):
+def test_a_new_iteration_reruns_the_weight_grids_alone_with_the_new_weights(at):
     for _ in range(11):
         click(at, "next")
     assert at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
     updated = iterate(preset("seed")).updated
     shown = grids(at)
+    assert set(shown) == {"edit_weights0_r1", "edit_weights1_r1"}  # x, o*, η: as they were
     np.testing.assert_array_equal(shown["edit_weights0_r1"], updated.weights[0])
     np.testing.assert_array_equal(shown["edit_weights1_r1"], updated.weights[1])
     assert not np.array_equal(shown["edit_weights0_r1"], SEED_V)
-    assert at.text_input(key="layers_r1").value == "3-4-2"  # the network's boxes, renewed
-    assert not at.tabs  # the page around them was not drawn again
+    assert not at.sidebar.text_input and not at.tabs  # the network's boxes, the page: the same
 
     click(at, "prev")  # back across the update: the grids show the weights before it
+    assert set(grids(at)) == {"edit_weights0_r2", "edit_weights1_r2"}
     np.testing.assert_array_equal(grids(at)["edit_weights0_r2"], SEED_V)
     np.testing.assert_array_equal(grids(at)["edit_weights1_r2"], SEED_W)
+
+
+def test_a_move_to_an_iteration_with_other_inputs_renews_their_grids(at):
+    for _ in range(11):
+        click(at, "next")
+    edit_cell(at, "x", 0, "x1", 2.0)  # iteration 2's x alone
+    click(at, "prev")
+    assert at.session_state["lecture"].problem.x[0] == 1.0
+    assert grids(at)["edit_x_r1"][0, 0] == 1.0  # a new grid, with iteration 1's x
+    assert not at.sidebar.text_input  # the same network: its boxes were not sent
+
+
+def test_a_move_to_an_iteration_with_another_activation_renews_the_network_boxes(at):
+    for _ in range(11):
+        click(at, "next")
+    whole_page(at)
+    at.selectbox(key="act0_r0").set_value("sigmoid").run()  # iteration 2's hidden layer alone
+    assert not at.exception
+    click(at, "prev")  # iteration 1, still ELU
+    assert at.sidebar.selectbox(key="act0_r2").value == "elu"
+
+
+def test_a_new_iteration_clears_a_bad_cell_with_its_message(at):
+    edit_cell(at, "x", 0, "x2", "abc")
+    assert at.error
+    for _ in range(11):
+        click(at, "next")
+    assert not at.error and at.session_state["lecture"].edit_error is None
+    assert "edit_x_r1" in grids(at)  # a new x grid, without the bad cell
+    assert np.isfinite(grids(at)["edit_x_r1"]).all()
 
 
 def test_an_edit_applies_in_its_callback_and_reruns_the_stepper_and_the_grids(at):
@@ -188,10 +219,13 @@ def test_a_kept_figure_sends_what_the_figure_draws_and_is_not_changed_by_its_rea
 def _page_without_the_stepper():
     import streamlit as st
 
+    from nnviz.core.problem import preset
     from nnviz.ui.app import _redraw
+    from nnviz.ui.state import Lecture
 
+    st.session_state.setdefault("lecture", Lecture([preset("seed")]))
     st.session_state.runs = st.session_state.get("runs", 0) + 1
-    st.button("Next", key="next", on_click=_redraw, args=(True,))
+    st.button("Next", key="next", on_click=_redraw, args=((-1, -1, -1),))  # all renewed
 
 
 def test_a_redraw_of_fragments_not_on_the_page_reruns_the_whole_page():

@@ -89,7 +89,7 @@ def test_the_grader_marks_it(softsign):
 
 def test_the_app_offers_it_and_teaches_with_it(softsign):
     at = AppTest.from_file(APP, default_timeout=30).run()
-    rev = at.session_state["lecture"].rev
+    rev = at.session_state["lecture"].network_rev
     hidden = at.selectbox(key=f"act0_r{rev}")
     assert "softsign" in hidden.options
     assert "softsign" in at.selectbox(key=f"act1_r{rev}").options  # any may be an output

@@ -133,7 +133,7 @@ def test_apply_continues_the_stepper_from_the_trained_weights(at):
 
 
 def test_a_diverging_run_stops_at_the_first_bad_iteration_and_keeps_the_weights(at):
-    rev = at.session_state["lecture"].rev
+    rev = at.session_state["lecture"].network_rev
     at.selectbox(key=f"act1_r{rev}").set_value("identity")
     run(at)
     assert at.session_state["lecture"].problem.loss.name == "squared_error"

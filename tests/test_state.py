@@ -244,6 +244,40 @@ def test_a_new_iteration_renews_the_editors_and_forgets_their_bad_cell():
     assert (lecture.rev, lecture.edit_error) == (2, "still in its grid")
 
 
+def hidden(problem: Problem, name: str) -> Problem:
+    """The problem with another hidden activation, as the sidebar changes it."""
+    return with_architecture(problem, activations=[Activation(name), problem.activations[-1]])[0]
+
+
+def test_a_move_between_iterations_renews_only_the_editors_of_what_changed():
+    seed = preset("seed")
+    lecture = Lecture([seed], step=N - 1)
+    lecture.next(N, iterate(seed).updated)
+    assert lecture.revs == (1, 0, 0)  # new weights; the same x, o*, η and network
+    lecture.trained(iterate(lecture.problem).updated, 10)
+    assert lecture.revs == (2, 0, 0)
+    eta = np.array([["η"]])
+    lecture.edit(with_values(lecture.problem, "learning_rate", np.array([[0.5]]), eta))
+    lecture.prev(N)
+    assert lecture.revs == (3, 1, 0)  # back to η = 0.1
+    lecture.edit(hidden(lecture.problem, "sigmoid"))
+    lecture.step = N - 1
+    lecture.next(N, iterate(lecture.problem).updated)
+    assert lecture.revs == (4, 1, 0)  # the edit made iteration 2 anew, from sigmoid's update
+    lecture.edit(hidden(lecture.problem, "elu"))
+    lecture.prev(N)
+    assert lecture.revs == (5, 1, 1)  # back to the sigmoid layer
+    lecture.edit_error = "x_2 is empty or not a number; expected a number"
+    lecture.step = N - 1
+    lecture.next(N, iterate(lecture.problem).updated)
+    assert lecture.revs == (6, 2, 2)  # a bad cell: every grid anew; iteration 2 is ELU again
+    lecture.step = N - 1
+    lecture.next(N, iterate(lecture.problem).updated)
+    assert lecture.revs == (7, 2, 2)
+    lecture.start(seed)
+    assert lecture.revs == (8, 3, 3)
+
+
 def test_each_opened_file_empties_the_upload_box_refused_or_not():
     lecture = Lecture([preset("seed")])
     lecture.open("bad.json", b"{")

@@ -9,8 +9,9 @@ callbacks, before anything is drawn, and every number comes from `computed.of(pr
 
 from __future__ import annotations
 
+import gc
 import re
-from functools import partial, wraps
+from functools import cache, partial, wraps
 
 import numpy as np
 import pandas as pd
@@ -48,12 +49,14 @@ PRESET_LABELS = {
 }
 FOLLOW = "follow the step"
 TABS = ("Lecture", "Train", "Gradient check", "Check answers")
-STEPPER, EDITORS, NETWORK = "stepper", "editors", "architecture"  # the page's keyed fragments
+# the page's keyed fragments: the stepper, the weight grids, the x, o* and η grids, the sidebar's
+STEPPER, WEIGHTS, DATA, NETWORK = "stepper", "weights", "data", "architecture"
+DATA_GRIDS = ("x", "target", "learning_rate")
 
 
-def editor_key(name: str, rev: int) -> str:
-    """An editor's session-state key: new whenever code changes the problem (see Lecture)."""
-    return f"edit_{name}_r{rev}"
+def editor_key(name: str, lecture: Lecture) -> str:
+    """A grid's session-state key: new whenever code changes what it shows (see Lecture)."""
+    return f"edit_{name}_r{lecture.data_rev if name in DATA_GRIDS else lecture.rev}"
 
 
 def main() -> None:
@@ -78,16 +81,26 @@ def main() -> None:
             with tab:
                 _notices(lecture)  # where the student is: a file opened from the sidebar
                 body(lecture)
+    _settled()
 
 
-def _redraw(problem_changed: bool, *also: str) -> None:
-    """From a callback: rerun the stepper, and the other fragments that show the problem when
-    it changed. The whole page while the address bar holds a link: the sidebar then says that
-    it no longer shows what is on screen."""
+@cache
+def _settled() -> None:
+    """After the process's first page: what is loaded by then (Streamlit, Plotly, pandas, the
+    app) never becomes garbage, and the collector need not walk it every hundred clicks."""
+    gc.freeze()
+
+
+def _redraw(before: tuple[int, int, int], *also: str) -> None:
+    """From a callback: rerun the stepper, and the fragments whose editors it renewed (the
+    lecture's revs were `before`). The whole page while the address bar holds a link: the
+    sidebar then says that it no longer shows what is on screen."""
     if st.session_state.get(SHARED):
         st.rerun()
+    revs = st.session_state.lecture.revs
+    renewed = [f for f, was, now in zip((WEIGHTS, DATA, NETWORK), before, revs) if was != now]
     try:
-        st.rerun([STEPPER, *also, *((EDITORS, NETWORK) if problem_changed else ())])
+        st.rerun([STEPPER, *also, *renewed])
     except StreamlitAPIException:  # a fragment the last whole run did not get to draw
         st.rerun()
 
@@ -108,7 +121,7 @@ def _whole_page(callback):
 
 def _next():
     lecture = st.session_state.lecture
-    rev, n_steps = lecture.rev, step_count(lecture.problem)
+    revs, n_steps = lecture.revs, step_count(lecture.problem)
     if not lecture.starts_new_iteration(n_steps):
         lecture.next(n_steps)
     else:
@@ -121,19 +134,20 @@ def _next():
             )
         else:
             lecture.next(n_steps, updated)
-    _redraw(lecture.rev != rev)
+    _redraw(revs)
 
 
 def _prev():
     lecture = st.session_state.lecture
-    rev = lecture.rev
+    revs = lecture.revs
     lecture.prev(step_count(lecture.problem))
-    _redraw(lecture.rev != rev)
+    _redraw(revs)
 
 
 def _reset():
+    revs = st.session_state.lecture.revs
     st.session_state.lecture.start(preset(st.session_state.preset))
-    _redraw(True)
+    _redraw(revs)
 
 
 @st.fragment(key=STEPPER)
@@ -221,24 +235,36 @@ def _notices(lecture: Lecture) -> None:
 # --- editing ----------------------------------------------------------------------------------
 
 
-@st.fragment(key=EDITORS)
 def _editors() -> None:
-    """Every weight matrix, x, o* and eta as a grid, three to a row, each as wide as it needs.
-    An edit is applied by `_edited`, before the page is drawn."""
-    lecture: Lecture = st.session_state.lecture
+    """Every weight matrix, x, o* and eta as a grid. An edit is applied by `_edited`, before
+    the page is drawn."""
     st.markdown("#### Weights and inputs")
     st.caption(
         "Edit any cell; everything is computed again at once. Rows are the neuron a "
         "weight leads to, columns the neuron it comes from."
     )
-    grids = _grids(lecture.problem)
-    matrices, vectors = grids[:-3], grids[-3:]
-    for row in (matrices, vectors):
-        for start in range(0, len(row), 3):
-            group = row[start : start + 3]
-            for column, grid in zip(st.columns([len(g[4]) + 1 for g in group]), group, strict=True):
-                with column:
-                    _grid(grid, lecture.rev)
+    _weight_grids()
+    _data_grids()
+
+
+@st.fragment(key=WEIGHTS)
+def _weight_grids() -> None:
+    _grid_rows(_grids(st.session_state.lecture.problem)[: -len(DATA_GRIDS)])
+
+
+@st.fragment(key=DATA)
+def _data_grids() -> None:
+    """x, o* and η: a new iteration leaves them as they were, and does not send them again."""
+    _grid_rows(_grids(st.session_state.lecture.problem)[-len(DATA_GRIDS) :])
+
+
+def _grid_rows(grids: list[tuple]) -> None:
+    """Three grids to a row, each as wide as it needs."""
+    for start in range(0, len(grids), 3):
+        group = grids[start : start + 3]
+        for column, grid in zip(st.columns([len(g[4]) + 1 for g in group]), group, strict=True):
+            with column:
+                _grid(grid)
 
 
 def _grids(problem: Problem) -> list[tuple]:
@@ -264,12 +290,12 @@ def _grid_key(name) -> str:
     return name if isinstance(name, str) else f"{name[0]}{name[1]}"
 
 
-def _grid(grid, rev: int) -> None:
+def _grid(grid) -> None:
     name, symbol, values, rows, cols = grid
     st.markdown(f"**{symbol}**")
     st.data_editor(
         pd.DataFrame(values, index=rows, columns=cols),
-        key=editor_key(_grid_key(name), rev),
+        key=editor_key(_grid_key(name), st.session_state.lecture),
         disabled=["_index"],  # the neurons' names are labels, not values
         column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in cols},
         on_change=_edited,
@@ -284,7 +310,7 @@ def _edited() -> None:
     problem = lecture.problem
     lecture.edit_error = None
     for name, symbol, values, rows, cols in _grids(problem):
-        state = st.session_state.get(editor_key(_grid_key(name), lecture.rev))
+        state = st.session_state.get(editor_key(_grid_key(name), lecture))
         new = _with_edits(values, state["edited_rows"] if state else {}, cols)
         if np.array_equal(new, values):
             continue
@@ -300,7 +326,7 @@ def _edited() -> None:
         except ProblemError as e:
             lecture.edit_error = str(e)
             break
-    _redraw(False, EDITORS)
+    _redraw(lecture.revs, WEIGHTS, DATA)
 
 
 def _with_edits(values: np.ndarray, edited_rows: dict, cols: list[str]) -> np.ndarray:
@@ -344,10 +370,10 @@ def _cell_names(symbol, rows, cols, is_matrix) -> np.ndarray:
 
 @st.fragment(key=NETWORK)
 def _network() -> None:
-    """The sidebar's architecture: its boxes carry the lecture's rev, as the grids do, so that
-    they show the problem again after code changed it."""
+    """The sidebar's architecture: its boxes carry the lecture's network_rev, as the grids
+    carry theirs, so that they show the problem again after code changed it."""
     lecture: Lecture = st.session_state.lecture
-    problem, rev = lecture.problem, lecture.rev
+    problem, rev = lecture.problem, lecture.network_rev
     st.header("Network")
     st.selectbox(
         "Preset",

@@ -19,16 +19,20 @@ class Lecture:
     """Where the lecture is: the problem of every iteration so far, and the step within one.
 
     `rev` counts the changes made by code rather than by an editor (a new iteration, going back
-    across one, a reset, a new architecture). The editors' keys carry it, so that an editor never
-    re-applies an old edit over weights the code has changed; a bad cell said in `edit_error` goes
-    with its editor. `uploads` counts the problem files opened: the upload box's key carries it,
-    so that it is empty again after each.
+    across one, a reset, a new architecture). The weight grids' keys carry it, so that an editor
+    never re-applies an old edit over weights the code has changed; a bad cell said in
+    `edit_error` goes with its editor. `data_rev` (the x, o* and η grids) and `network_rev` (the
+    sidebar's network boxes) count only the changes that touch what those show: a new iteration
+    changes the weights alone, and the page need not send the rest again. `uploads` counts the
+    problem files opened: the upload box's key carries it, so that it is empty again after each.
     """
 
     history: list[Problem]
     iteration: int = 0
     step: int = 0
     rev: int = 0
+    data_rev: int = 0
+    network_rev: int = 0
     notice: str | None = None  # said once, after a change the user may not expect
     refusal: str | None = None  # said once: an input that was not taken, and why
     edit_error: str | None = None  # a bad cell in a grid; the last good problem stays in force
@@ -66,7 +70,7 @@ class Lecture:
             self.updates.append(self.updates[-1] + 1)
         self.iteration += 1
         self.step = 0
-        self.renew()
+        self.renew(self.history[self.iteration - 1])
 
     def prev(self, n_steps: int) -> None:
         """One step back, across iterations too: nothing is lost."""
@@ -75,11 +79,21 @@ class Lecture:
         elif self.iteration > 0:
             self.iteration -= 1
             self.step = n_steps - 1
-            self.renew()
+            self.renew(self.history[self.iteration + 1])
 
-    def renew(self) -> None:
-        """New editors (and sidebar boxes), showing the problem as the code left it."""
+    @property
+    def revs(self) -> tuple[int, int, int]:
+        return self.rev, self.data_rev, self.network_rev
+
+    def renew(self, left: Problem | None = None) -> None:
+        """New editors and sidebar boxes, showing the problem as the code left it: all of them,
+        or, after a move from the problem `left` to another iteration's, those whose values
+        differ. A bad cell renews every grid: the grids after it were not applied either."""
         self.rev += 1
+        if left is None or self.edit_error is not None or _data(left) != _data(self.problem):
+            self.data_rev += 1
+        if left is None or _network(left) != _network(self.problem):
+            self.network_rev += 1
         self.edit_error = None
 
     def start(self, problem: Problem, notice: str | None = None) -> None:
@@ -129,7 +143,7 @@ class Lecture:
         self.updates.append(self.updates[-1] + updates)
         self.iteration += 1
         self.step = 0
-        self.renew()
+        self.renew(self.history[self.iteration - 1])
         self.notice = notice
         return True
 
@@ -143,6 +157,21 @@ class Lecture:
             f"{updates + 1:,} cannot start. Reset to begin again."
         )
         return False
+
+
+def _data(problem: Problem) -> tuple:
+    """What the x, o* and η grids show."""
+    return problem.x.tolist(), problem.target.tolist(), problem.learning_rate
+
+
+def _network(problem: Problem) -> tuple:
+    """What the sidebar's network boxes show."""
+    return (
+        list(problem.layers),
+        [a.to_json() for a in problem.activations],
+        problem.loss.name,
+        problem.biases is not None,
+    )
 
 
 @dataclass
