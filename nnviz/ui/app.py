@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from nnviz.core.engine import Iteration
 from nnviz.core.functions import LOSSES, Activation, activation_names
 from nnviz.core.networks import random_problem, with_architecture
 from nnviz.core.notation import element_name, layer_symbols, neuron_names, number
@@ -33,7 +34,7 @@ from nnviz.core.problem import (
 )
 from nnviz.plots.network import MODES, default_mode, figure
 from nnviz.teaching import worksheet
-from nnviz.teaching.lesson import step_count
+from nnviz.teaching.lesson import Step, step_count
 from nnviz.ui import computed, say
 from nnviz.ui.check import check_tab
 from nnviz.ui.downloads import export_buttons
@@ -154,13 +155,31 @@ def _reset():
 def _stepper() -> None:
     """The buttons, the heading, the figure and the equations of the current step."""
     lecture: Lecture = st.session_state.lecture
-    problem = lecture.problem
-    shown = computed.of(problem)
-    p, lesson = shown.p, shown.lesson
-    current = lesson[lecture.step]
+    shown = computed.of(lecture.problem)
+    current = shown.lesson[lecture.step]
 
-    if problem.title:
-        say.title(problem.title)
+    if lecture.problem.title:
+        say.title(lecture.problem.title)
+    _buttons(lecture, shown.p, current)
+    st.subheader(f"Step {lecture.step + 1} of {len(shown.lesson)}: {current.title}")
+    _notices(lecture)
+    if lecture.edit_error:
+        say.error(f"{lecture.edit_error}. The last good values are still in use.")
+
+    left, right = st.columns([1, 1])
+    with right:
+        if st.toggle("Quiz", key="quiz_mode", help="Predict each new value before it is shown"):
+            current = quiz(lecture, shown.p, shown.lesson)  # its new values hidden until answered
+    with left:
+        _network_figure(lecture, shown, current)
+    with right:
+        for equation in current.equations:
+            st.latex(equation)
+        _worked_solution(shown.p)
+
+
+def _buttons(lecture: Lecture, p: Iteration, current: Step) -> None:
+    """Previous, Next and Reset, and where the lecture is."""
     buttons = st.columns([2.2, 2.2, 1.2, 4], vertical_alignment="center")
     buttons[0].button(
         "◀ Previous",
@@ -184,42 +203,36 @@ def _stepper() -> None:
         if ("loss",) in current.reveals or lecture.number > 1
         else f"Iteration {lecture.number:,}"
     )
-    st.subheader(f"Step {lecture.step + 1} of {len(lesson)}: {current.title}")
-    _notices(lecture)
-    if lecture.edit_error:
-        say.error(f"{lecture.edit_error}. The last good values are still in use.")
 
-    left, right = st.columns([1, 1])
-    with right:
-        if st.toggle("Quiz", key="quiz_mode", help="Predict each new value before it is shown"):
-            current = quiz(lecture, p, lesson)  # with its new values hidden until answered
-    with left:
-        choice = st.radio("Edge colours", [FOLLOW, *MODES], horizontal=True, key="colour_mode")
-        mode = default_mode(current) if choice == FOLLOW else choice
-        quizzed = current is not lesson[lecture.step]  # a step with its new values hidden
-        network = figure(p, current, mode) if quizzed else shown.figure(lecture.step, mode)
-        st.plotly_chart(
-            network, key="network", config={"displayModeBar": False, "scrollZoom": False}
+
+def _network_figure(lecture: Lecture, shown: computed.Computed, current: Step) -> None:
+    """The network, coloured as the step wants it or as chosen, with its downloads."""
+    choice = st.radio("Edge colours", [FOLLOW, *MODES], horizontal=True, key="colour_mode")
+    mode = default_mode(current) if choice == FOLLOW else choice
+    if current is shown.lesson[lecture.step]:
+        network = shown.figure(lecture.step, mode)
+    else:  # a quizzed step, its new values hidden
+        network = figure(shown.p, current, mode)
+    st.plotly_chart(network, key="network", config={"displayModeBar": False, "scrollZoom": False})
+    export_buttons(network, f"network-step-{lecture.step + 1}", "network_export")
+
+
+def _worked_solution(p: Iteration) -> None:
+    st.caption("The worked solution of this network and these weights, every step:")
+    md, tex = st.columns(2)
+    for column, write, label, ext, mime in (
+        (md, worksheet.markdown, "Markdown", "md", "text/markdown"),
+        (tex, worksheet.latex, "LaTeX", "tex", "text/x-tex"),
+    ):
+        column.download_button(
+            label,
+            partial(write, p),  # written on the click: 6.6 MB for 8 layers of 64
+            f"worked-solution.{ext}",
+            mime,
+            key=f"download_{ext}",
+            on_click="ignore",
+            icon=":material/download:",
         )
-        export_buttons(network, f"network-step-{lecture.step + 1}", "network_export")
-    with right:
-        for equation in current.equations:
-            st.latex(equation)
-        st.caption("The worked solution of this network and these weights, every step:")
-        md, tex = st.columns(2)
-        for column, write, label, ext, mime in (
-            (md, worksheet.markdown, "Markdown", "md", "text/markdown"),
-            (tex, worksheet.latex, "LaTeX", "tex", "text/x-tex"),
-        ):
-            column.download_button(
-                label,
-                partial(write, p),  # written on the click: 6.6 MB for 8 layers of 64
-                f"worked-solution.{ext}",
-                mime,
-                key=f"download_{ext}",
-                on_click="ignore",
-                icon=":material/download:",
-            )
 
 
 def _notices(lecture: Lecture) -> None:
@@ -390,6 +403,30 @@ def _network() -> None:
         args=(f"layers_r{rev}",),
         help=f"2 to {MAX_LAYERS} layers of 1 to {MAX_NEURONS} neurons, input first, e.g. 3-4-2",
     )
+    _activation_boxes(problem, rev)
+    st.selectbox(
+        "Loss",
+        list(LOSSES),
+        index=list(LOSSES).index(problem.loss.name),
+        key=f"loss_r{rev}",
+        on_change=_rebuild_from,
+        args=("loss", f"loss_r{rev}"),
+    )
+    st.checkbox(
+        "Biases",
+        value=problem.biases is not None,
+        key=f"biases_r{rev}",
+        on_change=_rebuild_from,
+        args=("biases", f"biases_r{rev}"),
+    )
+    st.divider()
+    st.number_input("Random seed", min_value=0, value=0, step=1, key="seed")
+    st.button("Random weights", key="randomise", on_click=_randomise)
+    st.divider()
+
+
+def _activation_boxes(problem: Problem, rev: int) -> None:
+    """Each layer's activation, and its parameter where it has one (ELU's alpha)."""
     depth = len(problem.weights)
     for l, act in enumerate(problem.activations):
         choices = activation_names(output=l == depth - 1)  # the table as it is now
@@ -412,25 +449,6 @@ def _network() -> None:
                 args=(l, f"param{l}_r{rev}"),
                 format="%.3f",
             )
-    st.selectbox(
-        "Loss",
-        list(LOSSES),
-        index=list(LOSSES).index(problem.loss.name),
-        key=f"loss_r{rev}",
-        on_change=_rebuild_from,
-        args=("loss", f"loss_r{rev}"),
-    )
-    st.checkbox(
-        "Biases",
-        value=problem.biases is not None,
-        key=f"biases_r{rev}",
-        on_change=_rebuild_from,
-        args=("biases", f"biases_r{rev}"),
-    )
-    st.divider()
-    st.number_input("Random seed", min_value=0, value=0, step=1, key="seed")
-    st.button("Random weights", key="randomise", on_click=_randomise)
-    st.divider()
 
 
 def _apply(problem, notice):

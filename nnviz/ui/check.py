@@ -63,7 +63,26 @@ def _clear():
 def check_tab(lecture: Lecture) -> None:
     marking = _marking()
     sheet = marking.sheet_for(lecture.problem)
-    rev = marking.rev
+    atol, rtol = _sheet_controls(marking)
+    if sheet.problem.title:
+        say.title(sheet.problem.title)
+    answers, slots = _answer_tables(sheet, marking.rev)
+    report, by_symbol = _marked(sheet.problem, answers, atol, rtol)
+    for q, slot in slots:
+        items = by_symbol.get(q.name)
+        if items:
+            with slot:
+                _marks(items, f"marks_page_{q.name}_r{marking.rev}")
+    s = report.summary()
+    st.subheader(
+        f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried "
+        f"forward, {s['wrong']} wrong"
+    )
+
+
+def _sheet_controls(marking: Marking) -> tuple[float, float]:
+    """The upload box, the demo and clear buttons, the tolerances, and what the last of them
+    said. Returns the tolerances."""
     st.markdown(
         "Type your answers into the tables (leave a cell empty for a blank), or upload "
         "an answer sheet. Each answer is marked **correct**, **carried** (wrong, but "
@@ -83,22 +102,23 @@ def check_tab(lecture: Lecture) -> None:
     if marking.error:
         say.error(marking.error)
         marking.error = None
-    if sheet.problem.title:
-        say.title(sheet.problem.title)
+    return atol, rtol
 
+
+def _answer_tables(sheet: AnswerSheet, rev: int) -> tuple[dict, list]:
+    """A table for each quantity the student answers, holding the sheet's answers, and beside
+    it a slot for its marks. Returns the answers as typed now, and (quantity, slot) pairs."""
     answers = dict(sheet.answers)
-    report_slots = []
+    slots = []
     for q in quantities(sheet.problem):
         if q.kind in GIVEN:
             continue
-        values = answers.get(q.name, np.full(q.shape, np.nan))
-        grid = np.atleast_2d(values)
-        columns = [f"{c + 1}" for c in range(grid.shape[1])]
+        grid = np.atleast_2d(answers.get(q.name, np.full(q.shape, np.nan)))
         label, marks = st.columns([3, 2])
         with label:
             st.markdown(f"**{q.name}**")
             edited = st.data_editor(
-                pd.DataFrame(grid, columns=columns),
+                pd.DataFrame(grid, columns=[f"{c + 1}" for c in range(grid.shape[1])]),
                 key=answer_key(q.name, rev, sheet.problem),
                 hide_index=q.shape == (),
             )
@@ -107,19 +127,8 @@ def check_tab(lecture: Lecture) -> None:
             answers[q.name] = typed
         else:
             answers.pop(q.name, None)
-        report_slots.append((q, marks))
-
-    report, by_symbol = _marked(sheet.problem, answers, atol, rtol)
-    for q, slot in report_slots:
-        items = by_symbol.get(q.name)
-        if items:
-            with slot:
-                _marks(items, f"marks_page_{q.name}_r{rev}")
-    s = report.summary()
-    st.subheader(
-        f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried "
-        f"forward, {s['wrong']} wrong"
-    )
+        slots.append((q, marks))
+    return answers, slots
 
 
 def _marked(problem: Problem, answers: dict, atol: float, rtol: float) -> tuple[Report, dict]:
