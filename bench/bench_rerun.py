@@ -1,6 +1,6 @@
 """What a click on Next reruns and costs the server: the code before fragments against now.
 
-    python bench/bench_rerun.py            # from the repository's top folder; about 8 minutes
+    python bench/bench_rerun.py            # from the repository's top folder; about 2 minutes
     python bench/bench_rerun.py --quick    # fewer rounds, to try it out
 
 OLD is commit 5c49cc1, from before the page reran only what changed (lazy tabs were already
