@@ -23,7 +23,7 @@ from nnviz.core.notation import element_name, layer_symbols, number, significant
 from nnviz.core.problem import Problem, ProblemError, dumps, load, preset, read_file
 from nnviz.core.training import MAX_ITERATIONS, Training, train
 from nnviz.teaching import worksheet
-from nnviz.teaching.grading import ATOL, RTOL, mark, read_answers
+from nnviz.teaching.grading import ATOL, RTOL, Tolerance, mark, read_answers
 from nnviz.teaching.quantities import plan, value_of
 
 
@@ -76,8 +76,20 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "the student's own earlier answers is marked carried, as exams are marked.",
     )
     check.add_argument("answers", metavar="ANSWERS.json")
-    check.add_argument("--atol", type=float, default=ATOL, help=f"default {ATOL}")
-    check.add_argument("--rtol", type=float, default=RTOL, help=f"default {RTOL}")
+    check.add_argument(
+        "--tolerance",
+        choices=["abs", "digits"],
+        help="abs: within max(atol, rtol |expected|); digits: right to the decimals the student "
+        "wrote. Default: the sheet's own, else abs",
+    )
+    check.add_argument(
+        "--min-decimals",
+        type=int,
+        metavar="D",
+        help="with digits: an answer needs at least D decimals (default 0)",
+    )
+    check.add_argument("--atol", type=float, help=f"with abs (default {ATOL})")
+    check.add_argument("--rtol", type=float, help=f"with abs (default {RTOL})")
     check.add_argument(
         "--format",
         choices=["json", "text"],
@@ -293,16 +305,37 @@ def _train(args) -> str:
 
 
 def _check(args) -> str:
-    for name in ("atol", "rtol"):
-        value = getattr(args, name)
-        if not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"--{name} is {value}; expected a number >= 0")
+    tolerance = _tolerance(args)
     try:
         sheet = read_answers(read_file(args.answers, "an answer sheet file"))
     except ProblemError as e:
         raise UsageError(f"{_shown(args.answers)}: {e}") from None
-    report = mark(sheet, args.atol, args.rtol)
+    report = mark(sheet, tolerance=tolerance)
     return dumps(report.to_dict()) + "\n" if args.format == "json" else marking_text(sheet, report)
+
+
+def _tolerance(args) -> Tolerance | None:
+    """The tolerance the options ask for; None where they ask for none: the sheet's own, else
+    the default."""
+    for name in ("atol", "rtol"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"--{name} is {value}; expected a number >= 0")
+    absolute = args.atol is not None or args.rtol is not None
+    if args.tolerance == "digits" or (args.tolerance is None and args.min_decimals is not None):
+        if absolute:
+            raise UsageError("--atol and --rtol are for --tolerance abs, not digits")
+        d = 0 if args.min_decimals is None else args.min_decimals
+        if not 0 <= d <= 15:
+            raise UsageError(f"--min-decimals is {d}; expected a whole number from 0 to 15")
+        return Tolerance(min_decimals=d)
+    if args.min_decimals is not None:
+        raise UsageError("--min-decimals is for --tolerance digits, not abs")
+    if args.tolerance == "abs" or absolute:
+        return Tolerance(
+            ATOL if args.atol is None else args.atol, RTOL if args.rtol is None else args.rtol
+        )
+    return None
 
 
 def marking_text(sheet, report) -> str:
@@ -310,7 +343,7 @@ def marking_text(sheet, report) -> str:
     s = report.summary()
     lines = [
         sheet.problem.title or "Marking sheet",
-        f"tolerance: |given - expected| <= max({report.atol:g}, {report.rtol:g} |expected|)",
+        f"tolerance: {report.tolerance}",
         f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried forward, "
         f"{s['wrong']} wrong",
         "",

@@ -137,15 +137,19 @@ def test_backprop_is_the_jacobian_transpose_times_the_gradient(u, g):
         np.testing.assert_allclose(f.jacobian(u, f.value(u)), jacobian, rtol=1e-6, atol=1e-8)
 
 
-def reference_loss(name, o, t):
-    """The spec's formulas, taken literally in terms of the output o."""
+def reference_terms(name, o, t):
+    """L_k, the spec's formulas (section 10) taken literally in terms of the output o."""
     if name == "cross_entropy":
-        return -sum(tk * math.log(ok) for tk, ok in zip(t, o, strict=True))
+        return [-tk * math.log(ok) for tk, ok in zip(t, o, strict=True)]
     if name == "binary_cross_entropy":
-        return -sum(
-            tk * math.log(ok) + (1 - tk) * math.log(1 - ok) for tk, ok in zip(t, o, strict=True)
-        )
-    return 0.5 * sum((ok - tk) ** 2 for tk, ok in zip(t, o, strict=True))
+        return [
+            -(tk * math.log(ok) + (1 - tk) * math.log(1 - ok)) for tk, ok in zip(t, o, strict=True)
+        ]
+    return [0.5 * (ok - tk) ** 2 for tk, ok in zip(t, o, strict=True)]
+
+
+def reference_loss(name, o, t):
+    return sum(reference_terms(name, o, t))
 
 
 OUTPUT = {
@@ -166,6 +170,10 @@ def test_losses_match_their_formulas_and_gradients(name, z, data):
     o, value = loss.evaluate(z, f, t)
     np.testing.assert_allclose(o, f.value(z), rtol=1e-14, atol=0)
     assert value == pytest.approx(reference_loss(name, o, t), rel=1e-12, abs=1e-12)
+    terms = loss.terms(z, o, t)
+    np.testing.assert_allclose(terms, reference_terms(name, o, t), rtol=1e-12, atol=1e-12)
+    assert loss.total(terms) == value
+    np.testing.assert_allclose(loss.terms(None, o, t), terms, rtol=1e-9, atol=1e-12)  # from o
     # dL/do by central differences of the formula in o; ln o and ln(1 - o) need a step that
     # is small beside o and 1 - o
     for k in range(z.size):

@@ -179,7 +179,7 @@ def test_generic_names_are_aliases_for_one_hidden_layer():
         (
             {"q": 1},
             'unknown symbol "q"; the valid ones are: x (3), o* (2), v (4, 3), w (2, 4), '
-            "u (4), h (4), z (2), o (2), L (scalar)",
+            "u (4), h (4), z (2), o (2), L_k (2), L (scalar), dL/do (2), dL/dz (2) or delta_z",
         ),
         ({"u": [1, 2, 3]}, "u has shape (3); u needs (4)"),
         ({"u": [[1, 2], [3]]}, "u has shape ragged; u needs (4)"),

@@ -14,7 +14,7 @@ from nnviz.core.functions import Activation, activation_names
 from nnviz.core.networks import random_problem
 from nnviz.core.problem import preset
 from nnviz.teaching import worksheet
-from nnviz.teaching.grading import ATOL, RTOL, AnswerSheet, mark, quantities, student_world
+from nnviz.teaching.grading import AnswerSheet, Tolerance, mark, quantities, student_world
 from nnviz.teaching.lesson import MAX_LINES, step_count, steps
 from nnviz.teaching.quantities import plan, value_of
 from nnviz.ui.quiz import ASKED_NOT, questions
@@ -104,7 +104,7 @@ def test_the_quiz_asks_what_each_step_works_out(example):
 @given(networks())
 def test_with_no_answers_the_student_world_is_the_engines_pass(problem):
     truth = iterate(problem)
-    world = student_world(problem, {}, truth, (ATOL, RTOL))
+    world = student_world(problem, {}, truth, Tolerance())
     for q in quantities(problem):
         if q.step is None:
             continue

@@ -21,12 +21,14 @@ SOLUTION_FORMAT = "nnviz-solution/1"
 class Forward:
     pre: tuple[np.ndarray, ...]  # u, then z
     post: tuple[np.ndarray, ...]  # h, then o
+    loss_terms: np.ndarray  # L_k, what each output adds to L
     loss: float
 
 
 @dataclass(slots=True)
 class Backward:
     grad_post: tuple[np.ndarray, ...]  # dL/dh, then dL/do
+    slopes: tuple[np.ndarray | None, ...]  # f'(u), then g'(z); None for a layer that mixes
     grad_pre: tuple[np.ndarray, ...]  # dL/du, then dL/dz
     grad_weights: tuple[np.ndarray, ...]  # dL/dv, then dL/dw
     grad_biases: tuple[np.ndarray, ...] | None
@@ -83,13 +85,33 @@ def activation(problem: Problem, l: int, u) -> np.ndarray:
     return problem.loss.output(u, f) if l == len(problem.weights) - 1 else f.value(u)
 
 
-def output_delta(problem: Problem, z, o, grad_o, z_gave_o: bool = True) -> np.ndarray:
+def slope(problem: Problem, l: int, u) -> np.ndarray | None:
+    """f'(u) of weight layer l's activation; None for one that mixes its neurons (softmax),
+    whose derivative is a Jacobian."""
+    f = problem.activations[l]
+    return None if f.mixes else f.derivative(u)
+
+
+def fused(problem: Problem) -> bool:
+    """Whether the loss is made for the output layer: softmax + cross-entropy, sigmoid + binary
+    cross-entropy. Then dL/dz = o - o*."""
+    return problem.loss.output_activation == problem.activations[-1].name
+
+
+def output_delta(problem: Problem, z, o, grad_o, g, z_gave_o: bool = True) -> np.ndarray:
     """dL/dz: o - o* where the loss is made for the output layer, else back through the output
-    layer's Jacobian. A student's own o is not f(z): then o - o* is taken from o alone."""
-    loss, out = problem.loss, problem.activations[-1]
-    if loss.output_activation == out.name:  # softmax + cross-entropy, sigmoid + binary CE
-        return loss.output_delta(z if z_gave_o else None, o, problem.target)
-    return out.backprop(z, o, grad_o)
+    layer: dL/do g'(z), or its Jacobian where it mixes. A student's own o is not f(z): then
+    o - o* is taken from o alone."""
+    if fused(problem):
+        return problem.loss.output_delta(z if z_gave_o else None, o, problem.target)
+    return pre_gradient(problem, len(problem.weights) - 1, z, o, grad_o, g)
+
+
+def pre_gradient(problem: Problem, l: int, u, h, grad_h, f_prime) -> np.ndarray:
+    """dL/du = dL/dh f'(u), elementwise; through the Jacobian where the layer mixes."""
+    if f_prime is None:
+        return problem.activations[l].backprop(u, h, grad_h)
+    return grad_h * f_prime
 
 
 def hidden_gradient(problem: Problem, l: int, delta) -> np.ndarray:
@@ -112,34 +134,42 @@ def descent(value, gradient, eta: float) -> np.ndarray:
 
 def forward(problem: Problem) -> Forward:
     pre, post = [], []
-    h, last = problem.x, len(problem.weights) - 1
-    for l, f in enumerate(problem.activations):
+    h = problem.x
+    for l in range(len(problem.weights)):
         u = pre_activation(problem, l, h)
-        if l == last:  # activation() and the loss's value() in one
-            h, loss = problem.loss.evaluate(u, f, problem.target)
-        else:
-            h = f.value(u)
+        h = activation(problem, l, u)
         pre.append(u)
         post.append(h)
-    return Forward(tuple(pre), tuple(post), loss)
+    terms = problem.loss.terms(pre[-1], post[-1], problem.target)
+    return Forward(tuple(pre), tuple(post), terms, problem.loss.total(terms))
 
 
 def backward(problem: Problem, fwd: Forward) -> Backward:
     pre, post = fwd.pre, fwd.post
     inputs = (problem.x, *post[:-1])
     grad_o = problem.loss.gradient(pre[-1], post[-1], problem.target)
-    delta = output_delta(problem, pre[-1], post[-1], grad_o)
+    g = slope(problem, len(pre) - 1, pre[-1])
+    delta = output_delta(problem, pre[-1], post[-1], grad_o, g)
     # built from the output back, then turned round
-    grad_post, grad_pre, grad_weights = [grad_o], [delta], [weight_gradient(delta, inputs[-1])]
+    grad_post, slopes, grad_pre = [grad_o], [g], [delta]
+    grad_weights = [weight_gradient(delta, inputs[-1])]
     for l in range(len(pre) - 2, -1, -1):
         grad_h = hidden_gradient(problem, l + 1, delta)
-        delta = problem.activations[l].backprop(pre[l], post[l], grad_h)
+        f_prime = slope(problem, l, pre[l])
+        delta = pre_gradient(problem, l, pre[l], post[l], grad_h, f_prime)
         grad_post.append(grad_h)
+        slopes.append(f_prime)
         grad_pre.append(delta)
         grad_weights.append(weight_gradient(delta, inputs[l]))
     grad_pre.reverse()
     grad_biases = None if problem.biases is None else tuple(grad_pre)  # dL/db = dL/du
-    return Backward(tuple(grad_post[::-1]), tuple(grad_pre), tuple(grad_weights[::-1]), grad_biases)
+    return Backward(
+        tuple(grad_post[::-1]),
+        tuple(slopes[::-1]),
+        tuple(grad_pre),
+        tuple(grad_weights[::-1]),
+        grad_biases,
+    )
 
 
 def update(problem: Problem, bwd: Backward) -> Problem:

@@ -248,8 +248,8 @@ class Loss:
     output_activation: str | None
     latex: str
     gradient_latex: str  # dL/do_k
-    from_z: Callable  # (z, o, o*) -> L
-    from_o: Callable  # (o, o*) -> L
+    from_z: Callable  # (z, o, o*) -> L_k, the terms that sum to L, one an output
+    from_o: Callable  # (o, o*) -> L_k
     gradient_from_z: Callable  # (z, o, o*) -> dL/do
     gradient_from_o: Callable  # (o, o*) -> dL/do
     delta_from_z: Callable | None = None  # (z, o, o*) -> dL/dz, for its output activation
@@ -259,11 +259,20 @@ class Loss:
         """o = f(z); through ln o where the loss computes it so, so that o and L agree."""
         return np.exp(self.log_output(z)) if self.log_output else activation.value(z)
 
-    def value(self, z, o, target) -> float:
+    def terms(self, z, o, target) -> np.ndarray:
+        """L_k: the part of L that each output contributes; they sum to L."""
         if z is None:
             with np.errstate(divide="ignore", invalid="ignore"):
-                return float(self.from_o(o, target))
-        return float(self.from_z(z, o, target))
+                return np.asarray(self.from_o(o, target), dtype=float)
+        return np.asarray(self.from_z(z, o, target), dtype=float)
+
+    def value(self, z, o, target) -> float:
+        return self.total(self.terms(z, o, target))
+
+    @staticmethod
+    def total(terms) -> float:
+        """L from its terms."""
+        return float(np.add.reduce(terms))
 
     def evaluate(self, z, activation: Activation, target):
         """o = output(z) and L = value(z, o, o*)."""
@@ -318,8 +327,8 @@ LOSSES = {
             "softmax",
             r"\mathcal{L} = -\sum_k o^*_k \ln o_k",
             r"\frac{\partial \mathcal{L}}{\partial o_k} = -\frac{o^*_k}{o_k}",
-            from_z=lambda z, o, t: -(t @ _log_softmax(z)),
-            from_o=lambda o, t: -np.sum(np.where(t > 0, t * np.log(o), 0.0)),  # o*_k = 0: no term
+            from_z=lambda z, o, t: -(t * _log_softmax(z)),
+            from_o=lambda o, t: -np.where(t > 0, t * np.log(o), 0.0),  # o*_k = 0: no term
             gradient_from_z=_ce_gradient,
             gradient_from_o=lambda o, t: _ce_gradient(None, o, t),
             delta_from_z=lambda z, o, t: _softmax_delta(z, o, t),
@@ -332,8 +341,8 @@ LOSSES = {
             r"\frac{\partial \mathcal{L}}{\partial o_k} = "
             r"-\frac{o^*_k}{o_k} + \frac{1 - o^*_k}{1 - o_k}",
             # ln o = -softplus(-z) and ln(1 - o) = -softplus(z) for o = sigmoid(z)
-            from_z=lambda z, o, t: (t * _softplus(-z) + (1.0 - t) * _softplus(z)).sum(),
-            from_o=lambda o, t: -np.sum(t * np.log(o) + (1 - t) * np.log(1 - o)),
+            from_z=lambda z, o, t: t * _softplus(-z) + (1.0 - t) * _softplus(z),
+            from_o=lambda o, t: -(t * np.log(o) + (1 - t) * np.log(1 - o)),
             gradient_from_z=_bce_gradient,
             gradient_from_o=lambda o, t: -t / o + (1 - t) / (1 - o),
             delta_from_z=_sigmoid_delta,
@@ -343,8 +352,8 @@ LOSSES = {
             None,
             r"\mathcal{L} = \frac{1}{2} \sum_k (o_k - o^*_k)^2",
             r"\frac{\partial \mathcal{L}}{\partial o_k} = o_k - o^*_k",
-            from_z=lambda z, o, t: 0.5 * ((o - t) ** 2).sum(),
-            from_o=lambda o, t: 0.5 * ((o - t) ** 2).sum(),
+            from_z=lambda z, o, t: 0.5 * (o - t) ** 2,
+            from_o=lambda o, t: 0.5 * (o - t) ** 2,
             gradient_from_z=lambda z, o, t: o - t,
             gradient_from_o=lambda o, t: o - t,
         ),

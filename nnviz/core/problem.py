@@ -211,6 +211,20 @@ def _parse_int(text):
     return int(text) if len(text) <= 18 else _parse_float(text)
 
 
+class Written(float):
+    """A number with the text the file wrote it as: 0.80 has two decimals, 0.8 one."""
+
+    text: str
+
+
+def _written_float(text):
+    value = _parse_float(text)
+    if isinstance(value, float):
+        value = Written(value)
+        value.text = text
+    return value
+
+
 def _too_big(size: int, what: str = "a problem file") -> str:
     size = max(size, MAX_BYTES + 1) / 1e6
     return f"the file is over {size:.1f} MB; {what} may be at most 1 MB"
@@ -222,10 +236,10 @@ _CUT_SHORT = re.compile(
 )
 
 
-def read_json(text: str | bytes, what: str = "problem"):
+def read_json(text: str | bytes, what: str = "problem", written: bool = False):
     """JSON text as Python, for a problem or an answer sheet, with the format's reading rules:
     at most 1 MB, UTF-8, each key once, no NaN or Infinity (kept so that a rule can name where
-    they were)."""
+    they were). `written`: each float a `Written`, which keeps its text."""
     a = "an" if what[0] in "aeiou" else "a"
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
     if size > MAX_BYTES:
@@ -243,7 +257,7 @@ def read_json(text: str | bytes, what: str = "problem"):
             text,
             object_pairs_hook=_object,
             parse_constant=_NotFinite,
-            parse_float=_parse_float,
+            parse_float=_written_float if written else _parse_float,
             parse_int=_parse_int,
         )
     except json.JSONDecodeError as e:

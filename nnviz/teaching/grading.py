@@ -9,6 +9,7 @@ values it depends on, and then the student's own value, where they gave one, tak
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from nnviz.teaching.quantities import ALL, COLUMNS, ROWS, SAME, Quantity, plan, 
 ANSWERS_FORMAT = "nnviz-answers/1"
 CHECK_FORMAT = "nnviz-check/1"
 ATOL = RTOL = 1e-3
+SHEET_KEYS = ("format", "student", "problem", "conventions", "tolerance", "answers")
+# what a sheet's δ means (spec section 10): dL/du, or Han & Kamber's and Mitchell's -dL/du
+DELTAS = {"dL/du": 1.0, "-dL/du": -1.0}
 
 
 class AnswerError(ProblemError):
@@ -36,25 +40,90 @@ def quantities(problem: Problem) -> tuple[Quantity, ...]:
 # --- the answer sheet -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Tolerance:
+    """When an answer is right: within max(atol, rtol |expected|) (spec section 5); or, by
+    digits, right to as many decimals as the student wrote, and at least `min_decimals` of
+    them (spec section 10)."""
+
+    atol: float = ATOL
+    rtol: float = RTOL
+    min_decimals: int | None = None  # set: marking by digits
+
+    @property
+    def digits(self) -> bool:
+        return self.min_decimals is not None
+
+    def right(self, given, expected, decimals) -> np.ndarray:
+        """Elementwise; `decimals` as each given value was written. A difference or a
+        tolerance beyond a double (1e308 against -1e308) is infinite, and compares as it
+        should."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            off = np.abs(given - expected)
+            if not self.digits:
+                return off <= np.maximum(self.atol, self.rtol * np.abs(expected))
+            rounded = (decimals >= self.min_decimals) & (
+                off <= 0.5 * 10.0 ** -np.asarray(decimals, float) * (1 + 1e-9)
+            )
+            return (off <= 1e-9 * np.abs(expected)) | rounded
+
+    def to_dict(self) -> dict:
+        if self.digits:
+            return {"mode": "digits", "min_decimals": self.min_decimals}
+        return {"atol": self.atol, "rtol": self.rtol}
+
+    def __str__(self) -> str:
+        if self.digits:
+            return f"right to the decimals written, at least {self.min_decimals} (or equal to 1e-9)"
+        return f"|given - expected| <= max({self.atol:g}, {self.rtol:g} |expected|)"
+
+
+def decimals_of(value) -> int:
+    """How many decimals a number was written with: 0.80 has 2, 1.5e-3 has 4, 2 and 1e7 none.
+    A float keeps no trailing zeros: its shortest repr is taken."""
+    if isinstance(value, int) or (not isinstance(value, str) and float(value).is_integer()):
+        return 0
+    text = value if isinstance(value, str) else repr(float(value))
+    try:
+        exponent = Decimal(text.strip().replace(",", ".")).as_tuple().exponent
+    except InvalidOperation:
+        return 0
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
 @dataclass
 class AnswerSheet:
     problem: Problem
     answers: dict[str, np.ndarray]  # by Quantity.name; NaN where the student left a blank
+    # how each answer was written, where the sheet says (the digits mode reads it); else
+    # the shortest repr of its float
+    decimals: dict[str, np.ndarray] = field(default_factory=dict)
+    delta: str = "dL/du"  # what the sheet's δ answers mean: a key of DELTAS
+    tolerance: Tolerance | None = None  # the sheet's own, where it has one
+    student: str | None = None
+    written_as: dict[str, str] = field(default_factory=dict)  # δ answers: {"dL/du": "delta_u"}
+
+    def decimals_for(self, name: str) -> np.ndarray:
+        have = self.decimals.get(name)
+        if have is not None:
+            return have
+        given = self.answers[name]
+        return np.vectorize(decimals_of, otypes=[int])(np.where(np.isnan(given), 0, given))
 
 
 def read_answers(text: str | bytes) -> AnswerSheet:
     """Parse and check an answer sheet; refuse it whole, with one message, if anything is off."""
     try:
-        data = read_json(text, "answer sheet")
+        data = read_json(text, "answer sheet", written=True)
     except ProblemError as e:
         raise AnswerError(str(e)) from None
     if not isinstance(data, dict):
         raise AnswerError("the answer sheet is not a JSON object")
-    unknown = set(data) - {"format", "problem", "answers"}
+    unknown = set(data) - set(SHEET_KEYS)
     if unknown:
         raise AnswerError(
             f"unknown key {describe(sorted(unknown)[0])}; an answer sheet has the keys "
-            "format, problem, answers"
+            + ", ".join(SHEET_KEYS)
         )
     if data.get("format", ANSWERS_FORMAT) != ANSWERS_FORMAT:
         raise AnswerError(f'format is {describe(data["format"])}; expected "{ANSWERS_FORMAT}"')
@@ -67,31 +136,98 @@ def read_answers(text: str | bytes) -> AnswerSheet:
     answers = data.get("answers")
     if not isinstance(answers, dict):
         raise AnswerError("answers is missing or not an object of symbol: value")
-    return AnswerSheet(problem, parse_answers(problem, answers))
+    delta = _convention(data.get("conventions"))
+    sheet = AnswerSheet(
+        problem,
+        {},
+        delta=delta,
+        tolerance=_sheet_tolerance(data.get("tolerance")),
+        student=_student(data.get("student")),
+    )
+    sheet.answers, sheet.decimals, sheet.written_as = parse_answers(problem, answers, delta)
+    return sheet
 
 
-def parse_answers(problem: Problem, answers: dict) -> dict[str, np.ndarray]:
+def _student(value) -> str | None:
+    if value is None or (isinstance(value, str) and len(value) <= 200):
+        return value
+    raise AnswerError(f"student is {describe(value)}; expected a name of at most 200 characters")
+
+
+def _convention(value) -> str:
+    if value is None:
+        return "dL/du"
+    if not isinstance(value, dict) or set(value) - {"delta"}:
+        raise AnswerError('conventions is not {"delta": "dL/du"} or {"delta": "-dL/du"}')
+    delta = value.get("delta", "dL/du")
+    if delta not in DELTAS:
+        raise AnswerError(f'conventions.delta is {describe(delta)}; expected "dL/du" or "-dL/du"')
+    return delta
+
+
+def _sheet_tolerance(value) -> Tolerance | None:
+    if value is None:
+        return None
+    expected = (
+        'tolerance is not {"atol": A, "rtol": R} or {"mode": "digits", "min_decimals": D}, '
+        "with A, R at least 0 and D a whole number from 0 to 15"
+    )
+    if not isinstance(value, dict):
+        raise AnswerError(expected)
+    if value.get("mode", "abs") == "digits" and set(value) <= {"mode", "min_decimals"}:
+        d = value.get("min_decimals", 0)
+        if isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 15:
+            return Tolerance(min_decimals=d)
+    elif value.get("mode", "abs") == "abs" and set(value) <= {"mode", "atol", "rtol"}:
+        a, r = value.get("atol", ATOL), value.get("rtol", RTOL)
+        if all(isinstance(t, int | float) and not isinstance(t, bool) and t >= 0 for t in (a, r)):
+            return Tolerance(float(a), float(r))
+    raise AnswerError(expected)
+
+
+def symbols(problem: Problem) -> dict[str, Quantity]:
+    """Every name a sheet may use, for the quantity it names: its own, its aliases, and δ's."""
     known = {}
     for q in quantities(problem):
-        for name in (q.name, *q.aliases):
+        for name in (q.name, *q.aliases, *q.deltas):
             known[name] = q
-    parsed = {}
+    return known
+
+
+def parse_answers(problem: Problem, answers: dict, delta: str = "dL/du") -> tuple[dict, dict, dict]:
+    """The answers by quantity name, δ turned into dL/du by the sheet's convention; the
+    decimals each was written with; and the δ names the sheet used."""
+    known = symbols(problem)
+    parsed, decimals, written_as = {}, {}, {}
     for symbol, value in answers.items():
         q = known.get(symbol)
         if q is None:
-            valid = ", ".join(f"{q.name} {_shape(q.shape)}" for q in quantities(problem))
-            raise AnswerError(f"unknown symbol {describe(symbol)}; the valid ones are: {valid}")
+            raise AnswerError(
+                f"unknown symbol {describe(symbol)}; the valid ones are: {_valid(problem)}"
+            )
         if q.name in parsed:
             raise AnswerError(f"{symbol} is answered twice (as {q.name} and an alias)")
-        parsed[q.name] = _values(value, q, symbol)
-    return parsed
+        values, written = _values(value, q, symbol)
+        if symbol in q.deltas:
+            values, written_as[q.name] = values * DELTAS[delta], symbol
+        parsed[q.name], decimals[q.name] = values, written
+    return parsed, decimals, written_as
+
+
+def _valid(problem: Problem) -> str:
+    return ", ".join(
+        f"{q.name} {_shape(q.shape)}" + (f" or {q.deltas[0]}" if q.deltas else "")
+        for q in quantities(problem)
+    )
 
 
 def _shape(shape) -> str:
     return "(scalar)" if not shape else f"({', '.join(map(str, shape))})"
 
 
-def _values(value, q: Quantity, symbol: str) -> np.ndarray:
+def _values(value, q: Quantity, symbol: str) -> tuple[np.ndarray, np.ndarray]:
+    """The values, and the decimals each was written with."""
+
     def number(v, where):
         if v is None:
             return np.nan
@@ -100,7 +236,7 @@ def _values(value, q: Quantity, symbol: str) -> np.ndarray:
         return float(v)
 
     if value is None:
-        return np.full(q.shape, np.nan)
+        return np.full(q.shape, np.nan), np.zeros(q.shape, int)
     try:
         array = np.array(value, dtype=object)
     except ValueError:
@@ -110,10 +246,11 @@ def _values(value, q: Quantity, symbol: str) -> np.ndarray:
     if array is None or array.shape != q.shape:
         got = "ragged" if array is None else _shape(array.shape)
         raise AnswerError(f"{symbol} has shape {got}; {q.name} needs {_shape(q.shape)}")
-    out = np.empty(q.shape)
+    out, decimals = np.empty(q.shape), np.zeros(q.shape, int)
     for index, v in np.ndenumerate(array):
         out[index] = number(v, "".join(f"[{i}]" for i in index))
-    return out
+        decimals[index] = decimals_of(getattr(v, "text", v)) if v is not None else 0
+    return out, decimals
 
 
 # --- the student's world ----------------------------------------------------------------------
@@ -130,11 +267,14 @@ class World:
     origins_before: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def student_world(problem: Problem, answers: dict, truth: Iteration, tol) -> World:
+def student_world(
+    problem: Problem, answers: dict, truth: Iteration, tol: Tolerance, decimals=None
+) -> World:
     """Redo the step in the student's world (spec section 5): each quantity, in the lecture's
     order, by the engine's own operations on the student-world values it comes from; then the
     student's own value, where they gave one, takes its place. With no answers it is the
-    engine's pass, number for number."""
+    engine's pass, number for number. `decimals`: as each answer was written, by name."""
+    sheet = AnswerSheet(problem, answers, decimals or {})
     world, values, origins, replaced = World(), {}, {}, set()
     for q in quantities(problem):
         if q.step is None:  # x, o* and the weights are the problem's own
@@ -148,7 +288,7 @@ def student_world(problem: Problem, answers: dict, truth: Iteration, tol) -> Wor
         world.before[q.name], world.origins_before[q.name] = value, origin
         given = answers.get(q.name)
         if given is not None:
-            right = within(given, value_of(truth, q.key), tol)
+            right = tol.right(given, value_of(truth, q.key), sheet.decimals_for(q.name))
             mine = np.frompyfunc(lambda i, name=q.name: frozenset({(name, i)}), 1, 1)(
                 np.arange(given.size).reshape(given.shape)
             )
@@ -172,12 +312,17 @@ def _computed(problem: Problem, key: tuple, v: dict, replaced: set) -> np.ndarra
         return engine.activation(problem, l, v[("pre", l)])
     z, o, t = v.get(("pre", top)), v.get(("post", top)), problem.target
     z_gave_o = ("post", top) not in replaced  # else their o is not f(z): L, dL/do from o
+    if kind == "loss_terms":
+        return problem.loss.terms(z if z_gave_o else None, o, t)
     if kind == "loss":
-        return np.asarray(problem.loss.value(z if z_gave_o else None, o, t))
+        return np.asarray(problem.loss.total(v[("loss_terms",)]))
+    if kind == "slope":
+        return engine.slope(problem, l, v[("pre", l)])
     if kind == "grad_post" and l == top:
         return problem.loss.gradient(z if z_gave_o else None, o, t)
     if kind == "grad_pre" and l == top:
-        return engine.output_delta(problem, z, o, v[("grad_post", top)], z_gave_o)
+        grad_o, g = v[("grad_post", top)], v.get(("slope", top))
+        return engine.output_delta(problem, z, o, grad_o, g, z_gave_o)
     if kind == "grad_weights":
         return engine.weight_gradient(v[("grad_pre", l)], below(l))
     if kind == "grad_biases":
@@ -185,7 +330,8 @@ def _computed(problem: Problem, key: tuple, v: dict, replaced: set) -> np.ndarra
     if kind == "grad_post":
         return engine.hidden_gradient(problem, l + 1, v[("grad_pre", l + 1)])
     if kind == "grad_pre":
-        return problem.activations[l].backprop(v[("pre", l)], v[("post", l)], v[("grad_post", l)])
+        u, h, grad_h = v[("pre", l)], v[("post", l)], v[("grad_post", l)]
+        return engine.pre_gradient(problem, l, u, h, grad_h, v.get(("slope", l)))
     eta, source = problem.learning_rate, "weights" if kind == "weights_new" else "biases"
     return engine.descent(getattr(problem, source)[l], v[(f"grad_{source}", l)], eta)
 
@@ -206,14 +352,6 @@ def _origin(q: Quantity, origins: dict) -> np.ndarray:
 
 def _union(a, b) -> np.ndarray:
     return np.asarray(np.frompyfunc(frozenset.union, 2, 1)(a, b), dtype=object)
-
-
-def within(given, expected, tol):
-    """|given - expected| <= max(atol, rtol |expected|). A difference or a tolerance beyond a
-    double (1e308 against -1e308) is infinite, and compares as it should."""
-    atol, rtol = tol
-    with np.errstate(over="ignore"):
-        return np.abs(given - expected) <= np.maximum(atol, rtol * np.abs(expected))
 
 
 # --- the marks --------------------------------------------------------------------------------
@@ -246,9 +384,9 @@ class Item:
 
 @dataclass
 class Report:
-    atol: float
-    rtol: float
+    tolerance: Tolerance
     items: list[Item]
+    delta: str = "dL/du"  # what the sheet's δ meant
 
     def summary(self) -> dict:
         counts = {
@@ -259,43 +397,67 @@ class Report:
     def to_dict(self) -> dict:
         return {
             "format": CHECK_FORMAT,
-            "tolerance": {"atol": self.atol, "rtol": self.rtol},
+            "tolerance": self.tolerance.to_dict(),
             "summary": self.summary(),
             "items": [i.to_dict() for i in self.items],
         }
 
 
-def mark(sheet: AnswerSheet, atol: float = ATOL, rtol: float = RTOL) -> Report:
-    """Each answer marked correct, carried forward or wrong, with the working of a wrong one."""
-    problem, answers, tol = sheet.problem, sheet.answers, (atol, rtol)
+def mark(
+    sheet: AnswerSheet,
+    atol: float | None = None,
+    rtol: float | None = None,
+    tolerance: Tolerance | None = None,
+) -> Report:
+    """Each answer marked correct, carried forward or wrong, with the working of a wrong one.
+    The tolerance: the one given, else atol and rtol where given, else the sheet's own, else
+    the default (atol = rtol = 1e-3)."""
+    if tolerance is None:
+        given_tol = atol is not None or rtol is not None
+        tolerance = (
+            Tolerance(ATOL if atol is None else atol, RTOL if rtol is None else rtol)
+            if given_tol or sheet.tolerance is None
+            else sheet.tolerance
+        )
+    problem, answers = sheet.problem, sheet.answers
     truth = iterate(problem)
     lines = board_lines(steps(truth))  # the working of every wrong answer comes from these
-    world = student_world(problem, answers, truth, tol)
+    world = student_world(problem, answers, truth, tolerance, sheet.decimals)
     items = []
     for q in quantities(problem):
         given = answers.get(q.name)
         if given is None:
             continue
+        decimals = sheet.decimals_for(q.name)
         expected = value_of(truth, q.key)
         before = world.before.get(q.name)
-        right = within(given, expected, tol)  # every element at once: a sheet may hold 60,000
+        # every element at once: a sheet may hold 60,000
+        right = tolerance.right(given, expected, decimals)
         carried = np.zeros_like(right)
         if before is not None:  # x, o* and the weights are the problem's own
-            carried = ~right & np.isfinite(before) & within(given, before, tol)
+            carried = ~right & np.isfinite(before) & tolerance.right(given, before, decimals)
+        symbol = sheet.written_as.get(q.name, q.name)
+        sign = DELTAS[sheet.delta] if q.name in sheet.written_as else 1.0  # δ as written
         for index in np.ndindex(given.shape):
             if np.isnan(given[index]):
                 continue
             one_based = tuple(i + 1 for i in index)
-            item = Item(q.name, one_based, float(given[index]), float(expected[index]), "wrong")
+            item = Item(
+                symbol,
+                one_based,
+                sign * float(given[index]),
+                sign * float(expected[index]),
+                "wrong",
+            )
             if right[index]:
                 item.status = "correct"
             elif carried[index]:
-                item.status, item.follow_through = "carried", float(before[index])
+                item.status, item.follow_through = "carried", sign * float(before[index])
                 item.note = _consistent_with(world, q, index)
             else:
                 item.note = working(truth, q.kind, q.layer, index, lines) or ""
             items.append(item)
-    return Report(atol, rtol, items)
+    return Report(tolerance, items, sheet.delta)
 
 
 def _consistent_with(world: World, q: Quantity, index) -> str:

@@ -30,6 +30,7 @@ class Quantity:
     shape: tuple[int, ...]
     step: int | None  # the lecture step that reveals it; None for what the problem gives
     inputs: tuple[tuple[tuple, str], ...]  # (key, ALL | SAME | ROWS | COLUMNS) it comes from
+    deltas: tuple[str, ...] = ()  # dL/du's other names, δ: delta_u, delta1 (spec section 10)
 
     @property
     def kind(self) -> str:
@@ -78,11 +79,17 @@ def _plan(layers: tuple[int, ...], biases: bool, mixing: tuple[bool, ...], fused
         spread = ALL if mixing[l] else SAME  # each o_k of softmax depends on every z
         lecture.board("post", "forward", l, (("post", l), [(("pre", l), spread)]))
     top = depth - 1
-    o, z, grad_o = ("post", top), ("pre", top), ("grad_post", top)
-    lecture.board("loss", "loss", None, (("loss",), [(o, ALL)]))
-    delta = [(o, SAME)] if fused else _through(mixing[top], grad_o, z, o)  # fused: o - o*
+    o, grad_o = ("post", top), ("grad_post", top)
+    terms = ("loss_terms",)
+    lecture.board("loss", "loss", None, (terms, [(o, SAME)]), (("loss",), [(terms, ALL)]))
+    delta = [(o, SAME)] if fused else _through(mixing[top], grad_o, ("slope", top), o)
     lecture.board(
-        "output_delta", "backward", top, (grad_o, [(o, SAME)]), (("grad_pre", top), delta)
+        "output_delta",
+        "backward",
+        top,
+        (grad_o, [(o, SAME)]),
+        *_slope(mixing[top], top),  # g'(z), where the output has one (o - o* needs none)
+        (("grad_pre", top), delta),
     )
     for l in range(depth - 1, -1, -1):
         delta = ("grad_pre", l)
@@ -92,12 +99,13 @@ def _plan(layers: tuple[int, ...], biases: bool, mixing: tuple[bool, ...], fused
         lecture.board("grad_weights", "backward", l, *entries)
         if l:
             grad_h = ("grad_post", l - 1)
-            through = _through(mixing[l - 1], grad_h, ("pre", l - 1), ("post", l - 1))
+            through = _through(mixing[l - 1], grad_h, ("slope", l - 1), ("post", l - 1))
             lecture.board(
                 "grad_hidden",
                 "backward",
                 l,
                 (grad_h, [(delta, ALL)]),
+                *_slope(mixing[l - 1], l - 1),
                 (("grad_pre", l - 1), through),
             )
     entries = []
@@ -114,10 +122,15 @@ def _below(l: int) -> tuple:
     return ("x",) if l == 0 else ("post", l - 1)
 
 
-def _through(mixing: bool, grad_h: tuple, u: tuple, h: tuple) -> list:
-    """What dL/du of a layer depends on: dL/dh and u elementwise, or all of dL/dh and h
+def _through(mixing: bool, grad_h: tuple, slope: tuple, h: tuple) -> list:
+    """What dL/du of a layer depends on: dL/dh and f'(u) elementwise, or all of dL/dh and h
     through softmax's Jacobian."""
-    return [(grad_h, ALL), (h, ALL)] if mixing else [(grad_h, SAME), (u, SAME)]
+    return [(grad_h, ALL), (h, ALL)] if mixing else [(grad_h, SAME), (slope, SAME)]
+
+
+def _slope(mixing: bool, l: int) -> list:
+    """f'(u) of weight layer l, from u, where the activation has one: softmax has a Jacobian."""
+    return [] if mixing else [(("slope", l), [(("pre", l), SAME)])]
 
 
 class _Lecture:
@@ -143,12 +156,21 @@ class _Lecture:
     def _quantity(self, key, step, inputs) -> Quantity:
         name, generic = self._name(key, self.names), self._name(key, self.generic)
         aliases = (generic,) if generic != name else ()
-        return Quantity(key, name, aliases, self._shape(key), step, inputs)
+        deltas = ()
+        if key[0] == "grad_pre":  # delta_u, delta_z in the seed's letters; delta1, delta2
+            seed, number = self.names[key[1]].pre, self.generic[key[1]].pre.removeprefix("u")
+            deltas = (f"delta_{seed}", f"delta{number}") if seed != f"u{number}" else ()
+            deltas = deltas or (f"delta{number}",)
+        return Quantity(key, name, aliases, self._shape(key), step, inputs, deltas)
 
     def _name(self, key, names) -> str:
         kind = key[0]
-        if kind in ("x", "target", "loss"):
-            return {"x": "x", "target": "o*", "loss": "L"}[kind]
+        if kind in ("x", "target", "loss", "loss_terms"):
+            return {"x": "x", "target": "o*", "loss": "L", "loss_terms": "L_k"}[kind]
+        if kind == "slope":  # f'(u), and g'(z) for the output in the seed's letters
+            l, pre = key[1], names[key[1]].pre
+            seed_output = l == len(self.layers) - 2 and pre != self.generic[l].pre
+            return f"{'g' if seed_output else 'f'}'({pre})"
         if kind.startswith("grad_"):
             return "dL/d" + self._name((kind[5:], key[1]), names)
         if kind.endswith("_new"):
@@ -157,8 +179,13 @@ class _Lecture:
 
     def _shape(self, key) -> tuple[int, ...]:
         kind, layers = key[0], self.layers
-        if kind in ("x", "target", "loss"):
-            return {"x": (layers[0],), "target": (layers[-1],), "loss": ()}[kind]
+        if kind in ("x", "target", "loss", "loss_terms"):
+            return {
+                "x": (layers[0],),
+                "target": (layers[-1],),
+                "loss": (),
+                "loss_terms": (layers[-1],),
+            }[kind]
         l = key[1]
         if kind.removeprefix("grad_").removesuffix("_new") == "weights":
             return (layers[l + 1], layers[l])
@@ -177,7 +204,9 @@ def value_of(p: Iteration, key: tuple) -> np.ndarray:
             "biases": lambda: problem.biases[l],
             "pre": lambda: f.pre[l],
             "post": lambda: f.post[l],
+            "loss_terms": lambda: f.loss_terms,
             "loss": lambda: f.loss,
+            "slope": lambda: b.slopes[l],
             "grad_post": lambda: b.grad_post[l],
             "grad_pre": lambda: b.grad_pre[l],
             "grad_weights": lambda: b.grad_weights[l],

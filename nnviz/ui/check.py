@@ -15,6 +15,7 @@ from nnviz.teaching.grading import (
     AnswerError,
     AnswerSheet,
     Report,
+    Tolerance,
     mark,
     quantities,
     read_answers,
@@ -142,7 +143,7 @@ def _marked(problem: Problem, answers: dict, atol: float, rtol: float) -> tuple[
 
 
 def _mark(problem: Problem, answers: dict, atol: float, rtol: float) -> tuple[Report, dict]:
-    report = mark(AnswerSheet(problem, answers), atol, rtol)
+    report = mark(AnswerSheet(problem, answers), tolerance=Tolerance(atol, rtol))
     by_symbol = {}
     for item in report.items:
         by_symbol.setdefault(item.symbol, []).append(item)

@@ -11,12 +11,17 @@ import streamlit as st
 
 from nnviz.core.engine import Iteration
 from nnviz.core.notation import element_name
-from nnviz.teaching.grading import ATOL, RTOL, within
+from nnviz.teaching.grading import Tolerance, decimals_of
 from nnviz.teaching.lesson import Step
 from nnviz.teaching.quantities import Quantity, plan, value_of
 from nnviz.ui.state import Lecture
 
-ASKED_NOT = {"grad_biases", "biases_new"}  # dL/db is dL/du again, and b_new follows from it
+ASKED_NOT = {
+    "grad_biases",
+    "biases_new",
+    "loss_terms",
+    "slope",
+}  # dL/db is dL/du again, b_new follows from it; L_k and f'(u) are steps on the way
 
 
 def quiz_key(name: str, lecture: Lecture) -> str:
@@ -62,7 +67,7 @@ def quiz(lecture: Lecture, p: Iteration, lesson: list[Step]) -> Step:
             for index, value in np.ndenumerate(typed):
                 if np.isnan(value):
                     continue
-                right = bool(within(value, truth[index], (ATOL, RTOL)))
+                right = bool(Tolerance().right(value, truth[index], decimals_of(value)))
                 score[0] += right
                 score[1] += 1
                 name = element_name(q.name, tuple(i + 1 for i in index))
