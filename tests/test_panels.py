@@ -6,6 +6,7 @@ from nnviz.
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -163,9 +164,12 @@ def test_a_run_goes_stale_when_the_network_changes(at):
 
 def test_the_gradient_check_proves_every_seed_gradient(at):
     tab(at, "Gradient check")
-    assert shown(at.success[0].value).startswith(
-        "All 20 gradients agree with finite differences (largest relative error"
-    )
+    headline = shown(at.success[0].value)
+    assert re.fullmatch(
+        r"All 20 gradients agree with finite differences \(largest relative error "
+        r"[0-9.]+e-[0-9]+; 3 are both 0 to round-off\)\.",
+        headline,
+    ), headline
     table = gradient_table(at)
     _, dv, dw = loss_and_gradients(SEED_V, SEED_W)
     rows = table.set_index("parameter")
@@ -173,13 +177,25 @@ def test_the_gradient_check_proves_every_seed_gradient(at):
     assert rows.loc["dL/dv_21", "backpropagation"] == pytest.approx(dv[1, 0], abs=1e-12)
     assert rows.loc["dL/dw_24", "backpropagation"] == pytest.approx(dw[1, 3], abs=1e-12)
     assert rows.loc["dL/dv_21", "finite differences"] == pytest.approx(dv[1, 0], abs=1e-9)
-    assert (rows["agree"] == "✓").all()
     # dL/dv_3i is exactly 0 (w_13 = w_23, and softmax ignores a shift): its finite difference
     # is rounding noise, and a relative error of noise against 0 would say nothing
     zero = ["dL/dv_31", "dL/dv_32", "dL/dv_33"]
+    assert (rows["agree"].drop(zero) == "✓").all() and (rows.loc[zero, "agree"] == "✓ both 0").all()
     assert not dv[2].any() and rows.loc[zero, "relative error"].isna().all()
     assert (rows.loc[zero, "finite differences"].abs() < 1e-9).all()
     assert (rows["relative error"].drop(zero) < 1e-6).all()
+
+
+def test_the_gradient_check_headline_leaves_out_gradients_that_are_both_0(at):
+    """With v_11 = 3 the issue's page said "largest relative error 1.0e+00", from rows where
+    both gradients are 0 to round-off."""
+    edit(at, "weights0", 0, "x1", 3.0)
+    tab(at, "Gradient check")
+    headline = shown(at.success[0].value)
+    worst = float(re.search(r"largest relative error ([0-9.e+-]+);", headline).group(1))
+    assert worst < 1e-6 and headline.endswith("3 are both 0 to round-off).")
+    rows = gradient_table(at).set_index("parameter")
+    assert list(rows.index[rows["agree"] == "✓ both 0"]) == ["dL/dv_31", "dL/dv_32", "dL/dv_33"]
 
 
 def test_the_gradient_check_follows_an_edit(at):

@@ -48,18 +48,16 @@ def gradient_tab(lecture: Lecture) -> None:
                 done = computed.kept(CHECKED, (problem,), lambda: (checks, _table(problem, checks)))
     checks, table = done
     failed = [c for c in checks if not c.passed]
-    worst = max((c.relative_error or 0.0 for c in checks), default=0.0)
     if failed:
         st.error(
             f"{len(failed)} of {len(checks)} gradients disagree with finite differences "
-            f"(largest relative error {worst:.1e})."
+            f"({_errors(checks)})."
         )
         for why in _why_they_disagree(problem):
             st.caption(why)
     else:
         st.success(
-            f"All {len(checks)} gradients agree with finite differences "
-            f"(largest relative error {worst:.1e})."
+            f"All {len(checks)} gradients agree with finite differences ({_errors(checks)})."
         )
     st.dataframe(
         table,
@@ -71,6 +69,17 @@ def gradient_tab(lecture: Lecture) -> None:
             "relative error": st.column_config.NumberColumn(format="%.2e"),
         },
     )
+
+
+def _errors(checks) -> str:
+    """The largest relative error, over the gradients that are not both 0 to round-off: a
+    relative error of noise against 0 says nothing."""
+    relative = [c.relative_error for c in checks if c.relative_error is not None]
+    zeros = len(checks) - len(relative)
+    if not relative:
+        return "every one is 0 to round-off, by both"
+    worst = f"largest relative error {max(relative):.1e}"
+    return f"{worst}; {zeros} are both 0 to round-off" if zeros else worst
 
 
 def _why_they_disagree(problem) -> list[str]:
@@ -107,7 +116,7 @@ def _table(problem, checks) -> pd.DataFrame:
                 "backpropagation": c.analytic,
                 "finite differences": c.numeric,
                 "relative error": c.relative_error,
-                "agree": "✓" if c.passed else "✗",
+                "agree": ("✓ both 0" if c.relative_error is None else "✓") if c.passed else "✗",
             }
             for c in checks
         ]
