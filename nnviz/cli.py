@@ -21,10 +21,12 @@ import numpy as np
 from nnviz.core.engine import Iteration, iterate
 from nnviz.core.notation import element_name, layer_symbols, number, significant
 from nnviz.core.problem import Problem, ProblemError, dumps, load, preset, read_file
+from nnviz.core.text import clip
 from nnviz.core.training import MAX_ITERATIONS, Training, train
 from nnviz.teaching import worksheet
 from nnviz.teaching.grading import ATOL, RTOL, Tolerance, mark, read_answers
 from nnviz.teaching.quantities import plan, value_of
+from nnviz.teaching.reading import TEXT_SUFFIXES, read_text
 
 
 class UsageError(Exception):
@@ -72,10 +74,16 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="mark a student's answers: correct, carried forward, or wrong",
-        description="Mark an answer sheet (nnviz-answers/1). A wrong answer that follows from "
+        description="Mark an answer sheet (nnviz-answers/1), or a worked answer written as "
+        "plain text, Markdown or LaTeX (.txt, .md, .tex). A wrong answer that follows from "
         "the student's own earlier answers is marked carried, as exams are marked.",
     )
-    check.add_argument("answers", metavar="ANSWERS.json")
+    check.add_argument("answers", metavar="ANSWERS.(json|txt|md|tex)")
+    check.add_argument(
+        "--problem",
+        metavar="PROBLEM.json",
+        help="the problem of a sheet that carries none, and of a text answer (default: the seed)",
+    )
     check.add_argument(
         "--tolerance",
         choices=["abs", "digits"],
@@ -306,12 +314,36 @@ def _train(args) -> str:
 
 def _check(args) -> str:
     tolerance = _tolerance(args)
+    problem = None if args.problem is None else _load(args.problem)
+    reading = None
     try:
-        sheet = read_answers(read_file(args.answers, "an answer sheet file"))
+        data = read_file(args.answers, "an answer sheet file")
+        if os.path.splitext(args.answers)[1].lower() in TEXT_SUFFIXES:
+            reading = read_text(data, problem or preset("seed"))
+            sheet = reading.sheet
+        else:
+            sheet = read_answers(data, problem)
     except ProblemError as e:
         raise UsageError(f"{_shown(args.answers)}: {e}") from None
     report = mark(sheet, tolerance=tolerance)
-    return dumps(report.to_dict()) + "\n" if args.format == "json" else marking_text(sheet, report)
+    if args.format == "json":
+        if reading is not None:  # the report stays nnviz-check/1; what was read goes beside it
+            sys.stderr.write(reading_text(reading))
+        return dumps(report.to_dict()) + "\n"
+    return (reading_text(reading) + "\n" if reading else "") + marking_text(sheet, report)
+
+
+def reading_text(reading) -> str:
+    """What a text answer gave, symbol by symbol, and what was left out and why."""
+    lines = [f"Read {len({r.symbol for r in reading.read})} answers from the text:"]
+    width = max((len(r.symbol) for r in reading.read), default=1)
+    lines += [f"  line {r.line:<4} {r.symbol:<{width}} = {clip(r.text, 70)}" for r in reading.read]
+    if reading.skipped:
+        lines.append("Skipped:")
+        lines += [
+            f"  line {line:<4} {clip(text, 60)}: {why}" for line, text, why in reading.skipped
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def _tolerance(args) -> Tolerance | None:

@@ -111,8 +111,10 @@ class AnswerSheet:
         return np.vectorize(decimals_of, otypes=[int])(np.where(np.isnan(given), 0, given))
 
 
-def read_answers(text: str | bytes) -> AnswerSheet:
-    """Parse and check an answer sheet; refuse it whole, with one message, if anything is off."""
+def read_answers(text: str | bytes, problem: Problem | None = None) -> AnswerSheet:
+    """Parse and check an answer sheet; refuse it whole, with one message, if anything is off.
+    A sheet without a problem of its own is marked against `problem`, else the seed's."""
+    default = problem
     try:
         data = read_json(text, "answer sheet", written=True)
     except ProblemError as e:
@@ -128,9 +130,10 @@ def read_answers(text: str | bytes) -> AnswerSheet:
     if data.get("format", ANSWERS_FORMAT) != ANSWERS_FORMAT:
         raise AnswerError(f'format is {describe(data["format"])}; expected "{ANSWERS_FORMAT}"')
     try:
-        problem = (
-            preset("seed") if data.get("problem") is None else Problem.from_dict(data["problem"])
-        )
+        if data.get("problem") is not None:
+            problem = Problem.from_dict(data["problem"])
+        else:
+            problem = default or preset("seed")
     except ProblemError as e:
         raise AnswerError(f"problem: {e}") from None
     answers = data.get("answers")
