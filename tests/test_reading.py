@@ -166,3 +166,16 @@ def test_a_sheet_without_a_problem_is_marked_against_the_one_given(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert "2 answers: 2 correct" in run.stdout
+
+
+def test_a_deeper_networks_generic_names():
+    from nnviz.core.functions import Activation
+    from nnviz.core.networks import random_problem
+
+    deep = random_problem(
+        [2, 3, 3, 2], [Activation("tanh")] * 2 + [Activation("sigmoid")], "squared_error", False, 4
+    )
+    text = "u1 = [1, 2, 3]\n$$u_2 = [0.5, 0.5, 0.5]$$\n$$W_{1}^{new} = [1, 2; 3, 4; 5, 6]$$"
+    reading = read_text(text, deep)
+    assert [r.symbol for r in reading.read] == ["u1", "u2", "W1_new"]
+    np.testing.assert_array_equal(reading.sheet.answers["W1_new"], [[1, 2], [3, 4], [5, 6]])

@@ -71,6 +71,11 @@ def read_text(text: str | bytes, problem: Problem) -> Reading:
         if value is None:
             continue  # a formula, not a value
         name, index = _symbol(symbol_text)
+        if name not in known and index and len(index) == 1:  # W_2 is W2 where W is no name
+            base, new = (name[:-4], "_new") if name.endswith("_new") else (name, "")
+            layer = f"{base}{index[0]}{new}"
+            if layer in known:
+                name, index = layer, None
         q = known.get(name) if name else None
         shown = f"{symbol_text.strip()} = {value[1]}"
         if name in ("eta", "η"):
@@ -260,7 +265,9 @@ def _value(cell: str) -> float:
 
 
 _WRAPPERS = re.compile(r"\\(?:vec|mathbf|boldsymbol|bm|mathrm|mathit|text|textbf|operatorname)\s*")
-_LEADING = re.compile(r"^(?:\\therefore|\\because|\\Rightarrow|\\implies|\\to|=>|∴|so|hence)\s*")
+_LEADING = re.compile(
+    r"^(?:\\therefore|\\because|\\Rightarrow|\\implies|=>|∴|(?:so|hence|thus),?\s)\s*"
+)
 
 
 def _symbol(text: str) -> tuple[str | None, tuple[int, ...] | None]:
@@ -276,9 +283,9 @@ def _symbol(text: str) -> tuple[str | None, tuple[int, ...] | None]:
     s = s.replace("{", "").replace("}", "")
     if re.fullmatch(r"o-o\^?\*", s):  # o - o*, which the seed writes for dL/dz
         return "dL/dz", None
-    gradient = re.fullmatch(r"\\fracd(L)d(.+)|dL/d(.+)|\\frac\{?dL\}?\{?d(.+)", s)
+    gradient = re.fullmatch(r"\\fracdLd(.+)|dL/d(.+)", s)  # \frac{dL}{dw} without its braces
     if gradient:
-        inner = next(g for g in gradient.groups()[1:] if g)
+        inner = next(g for g in gradient.groups() if g)
         name, index = _plain(inner)
         return (f"dL/d{name}", index) if name else (None, None)
     return _plain(s)
@@ -287,14 +294,14 @@ def _symbol(text: str) -> tuple[str | None, tuple[int, ...] | None]:
 def _plain(s: str) -> tuple[str | None, tuple[int, ...] | None]:
     """A symbol without braces: w_new, w^new, w_i^new, o^*, u_2, v_21, f'(u_j), delta_u."""
     s = s.replace("^*", "*").replace("^\\ast", "*").replace("\\ast", "*")
-    new = re.search(r"[_^](?:\(?new\)?)$", s) or re.search(r"_new$", s)
+    new = re.search(r"[_^]\(?new\)?$", s)
     if new:
         s = s[: new.start()]
     s = re.sub(r"[_^](?:old)$", "", s)
     slope = re.fullmatch(r"([fg])'\(([a-zA-Z]+\d*)(?:_[a-z0-9]+)?\)", s)
     if slope:
         return f"{slope.group(1)}'({slope.group(2)})", None
-    m = re.fullmatch(r"([a-zA-Z]+\*?|[A-Z]\d)(?:_([a-z]+|\d+|\d+,\d+))?(\*?)", s)
+    m = re.fullmatch(r"([a-zA-Z]+\d*\*?)(?:_([a-z]+|\d+|\d+,\d+))?(\*?)", s)  # W1, u_2, o*
     if not m:
         return None, None
     base, sub, star = m.group(1), m.group(2), m.group(3)
