@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from fragments import edit_cell
 from streamlit.testing.v1 import AppTest
 
 from nnviz.ui.check import answer_key
@@ -59,3 +60,55 @@ def test_a_typed_answer_is_marked_and_a_tolerance_moves_it(at):
     at.number_input(key="atol").set_value(0.0001).run()
     at.number_input(key="rtol").set_value(0.0).run()
     assert marks(at)["u_2"][0] == "wrong"
+
+
+def type_seed_u(at):
+    """The seed's true u = v x = [2, -1.5, 4.7, 0.2], typed into the u table."""
+    at.session_state[answer_key("u", 0, at.session_state["lecture"].problem)] = {
+        "edited_rows": {0: {"1": 2.0, "2": -1.5, "3": 4.7, "4": 0.2}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+
+
+def marked_against(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("Marking against:"))
+
+
+def test_homework_is_marked_against_the_problem_as_set_not_the_iteration_on_screen(at):
+    at.session_state["tab"] = "Lecture"
+    at.run()
+    for _ in range(11):  # into iteration 2, whose weights are the update's
+        at.button(key="next").click().run()
+    assert at.session_state["lecture"].number == 2
+    at.session_state["tab"] = "Check answers"
+    at.run()
+    type_seed_u(at)
+    assert [marks(at)[f"u_{j}"][0] for j in (1, 2, 3, 4)] == ["correct"] * 4
+    assert marked_against(at) == (
+        "Marking against: the problem as set (Problem 1: 3-4-2, ELU hidden layer, softmax "
+        "output), iteration 1."
+    )
+    at.toggle(key="mark_on_screen").set_value(True).run()  # the weights on screen instead
+    assert marked_against(at) == "Marking against: iteration 2 on screen, with its weights."
+    # v's third row did not move (dL/dv_3i = 0), so u_3 is still 4.7; the rest moved
+    assert [marks(at)[f"u_{j}"][0] for j in (1, 2, 3, 4)] == ["wrong", "wrong", "correct", "wrong"]
+
+
+def test_a_weight_edit_leaves_the_marking_on_the_problem_as_set(at):
+    at.session_state["tab"] = "Lecture"
+    at.run()
+    edit_cell(at, "weights0", 1, "x1", 2.0)  # v_21 = 2: u_2 on screen is 0.0
+    assert at.session_state["lecture"].problem.weights[0][1, 0] == 2.0
+    at.session_state["tab"] = "Check answers"
+    at.run()
+    type_seed_u(at)
+    assert marks(at)["u_2"][0] == "correct"
+    assert at.toggle(key="mark_on_screen")  # the switch is there, off
+
+
+def test_a_sheet_loaded_is_marked_against_its_own_problem(at):
+    at.button(key="check_demo").click().run()
+    assert marked_against(at) == "Marking against: the answer sheet's own problem."

@@ -300,3 +300,19 @@ def test_a_typed_sheet_follows_the_lecture_and_a_loaded_one_stays_until_cleared(
     assert marking.sheet_for(tutorial) is loaded  # whatever the lecture shows
     marking.clear()
     assert marking.rev == 2 and marking.sheet_for(tutorial).problem is tutorial
+
+
+def test_the_problem_as_set_stays_through_steps_edits_and_training_until_a_new_one():
+    seed = preset("seed")
+    lecture = Lecture([seed], step=N - 1)
+    lecture.next(N, iterate(seed).updated)
+    lecture.edit(with_values(lecture.problem, "learning_rate", np.array([[0.5]]), ["η"]))
+    lecture.trained(iterate(lecture.problem).updated, 100)
+    assert lecture.loaded is seed and lecture.loaded_number == 1 and lecture.number == 102
+    other, _ = with_architecture(seed, biases=True)
+    lecture.change_architecture(other)
+    assert lecture.loaded is lecture.problem and lecture.loaded_number == 102
+    lecture.start(preset("tutorial"))
+    assert lecture.loaded is lecture.problem and lecture.loaded_number == 1
+    linked = Lecture([seed], updates=[41])  # a link to iteration 42
+    assert linked.loaded is seed and linked.loaded_number == 42

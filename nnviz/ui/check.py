@@ -63,7 +63,7 @@ def _clear():
 
 def check_tab(lecture: Lecture) -> None:
     marking = _marking()
-    sheet = marking.sheet_for(lecture.problem)
+    sheet = marking.sheet_for(_marked_against(lecture, marking))
     atol, rtol = _sheet_controls(marking)
     if sheet.problem.title:
         say.title(sheet.problem.title)
@@ -79,6 +79,28 @@ def check_tab(lecture: Lecture) -> None:
         f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried "
         f"forward, {s['wrong']} wrong"
     )
+
+
+def _marked_against(lecture: Lecture, marking: Marking) -> Problem:
+    """Homework is on the problem as it was set: a step into the next iteration, an edit or a
+    training run must not turn right answers wrong. A switch marks the iteration on screen
+    instead; a loaded sheet carries its own problem."""
+    if marking.loaded:
+        st.markdown("Marking against: the answer sheet's own problem.")
+        return marking.sheet.problem
+    moved = lecture.problem is not lecture.loaded
+    on_screen = moved and st.toggle(
+        f"Mark against iteration {lecture.number:,} on screen, with its weights",
+        key="mark_on_screen",
+        help="Homework is marked against the problem as it was set; this marks the weights "
+        "on screen instead",
+    )
+    if on_screen:
+        st.markdown(f"Marking against: iteration {lecture.number:,} on screen, with its weights.")
+        return lecture.problem
+    title = f" ({lecture.loaded.title})" if lecture.loaded.title else ""
+    st.markdown(f"Marking against: the problem as set{title}, iteration {lecture.loaded_number:,}.")
+    return lecture.loaded
 
 
 def _sheet_controls(marking: Marking) -> tuple[float, float]:

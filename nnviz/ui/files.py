@@ -21,8 +21,7 @@ def first_lecture() -> Lecture:
     link = share.from_query(st.query_params)
     if link is None:
         return Lecture([preset("seed")])
-    lecture = Lecture([link.problem], step=link.step, notice=link.notice)
-    lecture.updates = [link.iteration]
+    lecture = Lecture([link.problem], step=link.step, notice=link.notice, updates=[link.iteration])
     if link.notice:
         st.query_params.clear()  # the address bar must not keep a link that did not open
     else:

@@ -39,10 +39,16 @@ class Lecture:
     uploads: int = 0
     # how many updates lie before each problem in history: one a step, n after n trained
     updates: list[int] = field(default_factory=list)
+    # the problem as it was set (a preset, a file, a link, a new network), before any step or
+    # edit, and its iteration as people count it: what homework on it is marked against
+    loaded: Problem | None = None
+    loaded_number: int = 1
 
     def __post_init__(self):
         if len(self.updates) != len(self.history):
             self.updates = list(range(len(self.history)))
+        if self.loaded is None:
+            self.loaded, self.loaded_number = self.history[0], self.updates[0] + 1
 
     @property
     def problem(self) -> Problem:
@@ -100,6 +106,7 @@ class Lecture:
         """Begin again with this problem: a reset, a preset, a new architecture."""
         self.history = [problem]
         self.updates = [0]
+        self.loaded, self.loaded_number = problem, 1
         self.iteration = self.step = 0
         self.renew()
         self.notice = notice
@@ -122,6 +129,7 @@ class Lecture:
             self.start(problem, notice)
             return
         self.edit(problem)
+        self.loaded, self.loaded_number = problem, self.number  # another network
         self.renew()
         self.notice = notice
 
