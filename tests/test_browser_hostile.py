@@ -34,7 +34,7 @@ SEED = json.loads((ROOT / "examples" / "seed-problem.json").read_text())
 SEED_ANSWERS = json.loads((ROOT / "examples" / "seed-answers.json").read_text())
 ALERT = '[data-testid="stAlert"]'
 PROBLEM_UPLOADER = "Open a problem (nnviz-problem/1 JSON)"
-SHEET_UPLOADER = "Answer sheet (nnviz-answers/1 JSON)"
+SHEET_UPLOADER = "Answer sheet: nnviz-answers/1 JSON, or a worked answer as text"
 HOSTS = ("evil", "e.vil")  # what every hostile address below holds, and nothing of nnviz's does
 
 # Titles at most 200 printable characters, as the format allows.

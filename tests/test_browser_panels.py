@@ -342,3 +342,33 @@ def test_the_downloads_hold_the_problem_and_the_figure(app: Page):
     _, html = download(app, app.locator(".st-key-network_export_html").get_by_role("button"))
     assert b"plotly" in html
     expect(app.locator(NO_TRACEBACK)).to_have_count(0)
+
+
+def test_the_seeds_worked_answer_as_text_is_read_shown_and_marked(app: Page):
+    """The exam's own document, uploaded as it is: what it read comes first, then the marks."""
+    panel = tab(app, "Check answers")
+    expect(panel.get_by_text(re.compile(r"^Marking against: the problem as set"))).to_be_visible()
+    document = (ROOT / "examples" / "seed-answer.txt").read_bytes()
+    panel.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        {"name": "seed-answer.txt", "mimeType": "text/plain", "buffer": document}
+    )
+    expect(alert(app, "Read seed-answer.txt.")).to_be_visible()
+    wait_idle(app)
+    expect(panel.get_by_text("Read 9 answers from the text", exact=True)).to_be_visible()
+    expect(
+        panel.get_by_text(re.compile(r"^Marking against: the problem the text was read for \("))
+    ).to_be_visible()
+    frames = panel.locator('[data-testid="stDataFrame"]')
+    read = frames.filter(has=app.locator("th", has_text="as written"))
+    rows = table_rows(read, 11)  # o and h are written twice, the same both times
+    assert [r[1] for r in rows] == [
+        *("u", "h", "z", "o", "L", "o", "h", "dL/dz", "dL/dw", "dL/dv", "w_new")
+    ]
+    assert rows[4][0] == "42" and rows[4][2] == "0.1344"  # line 42: L = ... = 0.1344
+    skipped = frames.filter(has=app.locator("th", has_text="why"))
+    assert [r[2] for r in table_rows(skipped, 6)] == [
+        *(f"{s} is part of the problem" for s in ("x", "o*", "v", "w", "x", "η"))
+    ]
+    expect(
+        panel.get_by_role("heading", name="43 answers: 29 correct, 1 carried forward, 13 wrong")
+    ).to_be_visible()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from fragments import edit_cell
+from shown import shown
 from streamlit.testing.v1 import AppTest
 
 from nnviz.ui.check import answer_key
@@ -74,7 +75,8 @@ def type_seed_u(at):
 
 
 def marked_against(at) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("Marking against:"))
+    lines = (shown(m.value) for m in at.markdown)
+    return next(line for line in lines if line.startswith("Marking against:"))
 
 
 def test_homework_is_marked_against_the_problem_as_set_not_the_iteration_on_screen(at):
@@ -111,4 +113,7 @@ def test_a_weight_edit_leaves_the_marking_on_the_problem_as_set(at):
 
 def test_a_sheet_loaded_is_marked_against_its_own_problem(at):
     at.button(key="check_demo").click().run()
-    assert marked_against(at) == "Marking against: the answer sheet's own problem."
+    assert marked_against(at) == (
+        "Marking against: the sheet's own problem (Problem 1: 3-4-2, ELU hidden layer, softmax "
+        "output)."
+    )

@@ -20,6 +20,7 @@ from nnviz.teaching.grading import (
     quantities,
     read_answers,
 )
+from nnviz.teaching.reading import TEXT_SUFFIXES, Reading, read_text
 from nnviz.ui import computed, say
 from nnviz.ui.state import Lecture, Marking
 
@@ -51,8 +52,14 @@ def _upload():
     upload = st.session_state.get("sheet_upload")
     if upload is None:
         return
+    lecture: Lecture = st.session_state.lecture
+    problem = lecture.problem if st.session_state.get("mark_on_screen") else lecture.loaded
     try:
-        _marking().load(read_answers(upload.getvalue()), f"Loaded {upload.name}.")
+        if upload.name.lower().endswith(TEXT_SUFFIXES):  # a worked answer, as students write it
+            reading = read_text(upload.getvalue(), problem)
+            _marking().load(reading.sheet, f"Read {upload.name}.", reading)
+        else:
+            _marking().load(read_answers(upload.getvalue(), problem), f"Loaded {upload.name}.")
     except AnswerError as e:
         _marking().error = f"{upload.name} was not loaded: {e}"
 
@@ -86,7 +93,9 @@ def _marked_against(lecture: Lecture, marking: Marking) -> Problem:
     training run must not turn right answers wrong. A switch marks the iteration on screen
     instead; a loaded sheet carries its own problem."""
     if marking.loaded:
-        st.markdown("Marking against: the answer sheet's own problem.")
+        what = "the problem the text was read for" if marking.reading else "the sheet's own problem"
+        title = marking.sheet.problem.title
+        say.line(f"Marking against: {what}" + (f" ({title})." if title else "."))
         return marking.sheet.problem
     moved = lecture.problem is not lecture.loaded
     on_screen = moved and st.toggle(
@@ -99,7 +108,7 @@ def _marked_against(lecture: Lecture, marking: Marking) -> Problem:
         st.markdown(f"Marking against: iteration {lecture.number:,} on screen, with its weights.")
         return lecture.problem
     title = f" ({lecture.loaded.title})" if lecture.loaded.title else ""
-    st.markdown(f"Marking against: the problem as set{title}, iteration {lecture.loaded_number:,}.")
+    say.line(f"Marking against: the problem as set{title}, iteration {lecture.loaded_number:,}.")
     return lecture.loaded
 
 
@@ -113,7 +122,10 @@ def _sheet_controls(marking: Marking) -> tuple[float, float]:
     )
     left, middle, right = st.columns([2, 1, 1])
     left.file_uploader(
-        "Answer sheet (nnviz-answers/1 JSON)", type=["json"], key="sheet_upload", on_change=_upload
+        "Answer sheet: nnviz-answers/1 JSON, or a worked answer as text, Markdown or LaTeX",
+        type=["json", *(s.lstrip(".") for s in TEXT_SUFFIXES)],
+        key="sheet_upload",
+        on_change=_upload,
     )
     middle.button("Load the seed demo", key="check_demo", on_click=_load_demo)
     middle.button("Clear", key="check_clear", on_click=_clear)
@@ -125,7 +137,31 @@ def _sheet_controls(marking: Marking) -> tuple[float, float]:
     if marking.error:
         say.error(marking.error)
         marking.error = None
+    if marking.reading:
+        _what_was_read(marking.reading)
     return atol, rtol
+
+
+def _what_was_read(reading: Reading) -> None:
+    """The text's answers as they were read, symbol by symbol, and what was left out and why:
+    a student sees how their writing was understood before the marks."""
+    read = {r.symbol for r in reading.read}
+    st.markdown(f"**Read {len(read)} answers from the text**")
+    st.dataframe(
+        pd.DataFrame(
+            [{"line": r.line, "symbol": r.symbol, "as written": r.text} for r in reading.read],
+            columns=["line", "symbol", "as written"],
+        ),
+        key="reading_read",
+        hide_index=True,
+    )
+    if reading.skipped:
+        st.markdown("**Skipped**")
+        st.dataframe(
+            pd.DataFrame(reading.skipped, columns=["line", "statement", "why"]),
+            key="reading_skipped",
+            hide_index=True,
+        )
 
 
 def _answer_tables(sheet: AnswerSheet, rev: int) -> tuple[dict, list]:

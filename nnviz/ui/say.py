@@ -13,6 +13,11 @@ def title(text: str) -> None:
     st.markdown(f"**{markdown(text)}**")
 
 
+def line(text: str) -> None:
+    """A plain line of the page that quotes such words."""
+    st.markdown(markdown(text))
+
+
 def info(text: str) -> None:
     st.info(markdown(text))
 

@@ -12,6 +12,7 @@ import numpy as np
 from nnviz.core.problem import LIMIT, Problem, ProblemError, out_of_range
 from nnviz.files.share import MAX_ITERATION
 from nnviz.teaching.grading import AnswerSheet
+from nnviz.teaching.reading import Reading
 
 
 @dataclass
@@ -196,6 +197,7 @@ class Marking:
     rev: int = 0
     message: str | None = None  # said once: what was loaded
     error: str | None = None  # said once: a sheet that was not loaded, and why
+    reading: Reading | None = None  # what a worked answer in text gave, shown before its marks
 
     def sheet_for(self, problem: Problem) -> AnswerSheet:
         """The sheet to mark: a loaded one, else an empty one for this problem."""
@@ -204,16 +206,18 @@ class Marking:
             self.loaded = False
         return self.sheet
 
-    def load(self, sheet: AnswerSheet, message: str) -> None:
+    def load(self, sheet: AnswerSheet, message: str, reading: Reading | None = None) -> None:
         self.sheet = sheet
         self.loaded = True
         self.rev += 1
         self.message = message
+        self.reading = reading
 
     def clear(self) -> None:
         self.sheet = None
         self.loaded = False
         self.rev += 1
+        self.reading = None
 
 
 # --- editing ----------------------------------------------------------------------------------
