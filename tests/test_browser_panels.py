@@ -372,3 +372,20 @@ def test_the_seeds_worked_answer_as_text_is_read_shown_and_marked(app: Page):
     expect(
         panel.get_by_role("heading", name="43 answers: 29 correct, 1 carried forward, 13 wrong")
     ).to_be_visible()
+
+
+def test_the_quiz_hides_the_loss_and_the_worked_solution_until_answered(app: Page):
+    lecture = app.get_by_role("tabpanel", name="Lecture")
+    expect(lecture.get_by_role("button", name=re.compile("Markdown"))).to_be_visible()
+    lecture.locator(".st-key-quiz_mode").get_by_text("Quiz", exact=True).click()
+    wait_idle(app)
+    expect(
+        lecture.get_by_text("The worked solution is hidden while the quiz is on.")
+    ).to_be_visible()
+    expect(lecture.get_by_role("button", name=re.compile("Markdown"))).to_have_count(0)
+    for k in range(2, 7):
+        assert press(app, "next").startswith(f"Step {k} of 11")
+    expect(lecture.get_by_text("Iteration 1", exact=True)).to_be_visible()
+    expect(lecture.get_by_text(re.compile(r"loss L ="))).to_have_count(0)
+    lecture.locator(".st-key-quiz_check").get_by_role("button").click()
+    expect(lecture.get_by_text("Iteration 1 · loss L = 0.3095", exact=True)).to_be_visible()

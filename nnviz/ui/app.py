@@ -40,7 +40,7 @@ from nnviz.ui.check import check_tab
 from nnviz.ui.downloads import export_buttons
 from nnviz.ui.files import SHARED, files_sidebar, first_lecture
 from nnviz.ui.gradcheck import gradient_tab
-from nnviz.ui.quiz import quiz
+from nnviz.ui.quiz import QUIZ, hidden, quiz
 from nnviz.ui.state import Lecture, on_screen, with_values
 from nnviz.ui.train import train_tab
 
@@ -160,7 +160,12 @@ def _stepper() -> None:
 
     if lecture.problem.title:
         say.title(lecture.problem.title)
-    _buttons(lecture, shown.p, current)
+    quizzing, known = bool(st.session_state.get(QUIZ)), ("loss",) in current.reveals
+    if quizzing:  # never while the quiz asks for it, or has yet to
+        with_loss = known and ("loss",) not in hidden(lecture, shown.p)
+    else:  # once the lecture has worked it out, or from the second iteration on
+        with_loss = known or lecture.number > 1
+    _buttons(lecture, shown.p, with_loss)
     st.subheader(f"Step {lecture.step + 1} of {len(shown.lesson)}: {current.title}")
     _notices(lecture)
     if lecture.edit_error:
@@ -168,17 +173,20 @@ def _stepper() -> None:
 
     left, right = st.columns([1, 1])
     with right:
-        if st.toggle("Quiz", key="quiz_mode", help="Predict each new value before it is shown"):
+        if st.toggle("Quiz", key=QUIZ, help="Predict each new value before it is shown"):
             current = quiz(lecture, shown.p, shown.lesson)  # its new values hidden until answered
     with left:
         _network_figure(lecture, shown, current)
     with right:
         for equation in current.equations:
             st.latex(equation)
-        _worked_solution(shown.p)
+        if quizzing:  # it holds every answer
+            st.caption("The worked solution is hidden while the quiz is on.")
+        else:
+            _worked_solution(shown.p)
 
 
-def _buttons(lecture: Lecture, p: Iteration, current: Step) -> None:
+def _buttons(lecture: Lecture, p: Iteration, with_loss: bool) -> None:
     """Previous, Next and Reset, and where the lecture is."""
     buttons = st.columns([2.2, 2.2, 1.2, 4], vertical_alignment="center")
     buttons[0].button(
@@ -200,7 +208,7 @@ def _buttons(lecture: Lecture, p: Iteration, current: Step) -> None:
     buttons[2].button("Reset", key="reset", on_click=_reset, width="stretch")
     buttons[3].markdown(
         f"Iteration {lecture.number:,} · loss L = {number(p.forward.loss)}"
-        if ("loss",) in current.reveals or lecture.number > 1
+        if with_loss
         else f"Iteration {lecture.number:,}"
     )
 

@@ -16,12 +16,9 @@ from nnviz.teaching.lesson import Step
 from nnviz.teaching.quantities import Quantity, plan, value_of
 from nnviz.ui.state import Lecture
 
-ASKED_NOT = {
-    "grad_biases",
-    "biases_new",
-    "loss_terms",
-    "slope",
-}  # dL/db is dL/du again, b_new follows from it; L_k and f'(u) are steps on the way
+# dL/db is dL/du again, and b_new follows from it; L_k and f'(u) are steps on the way
+ASKED_NOT = {"grad_biases", "biases_new", "loss_terms", "slope"}
+QUIZ = "quiz_mode"  # the toggle's key
 
 
 def quiz_key(name: str, lecture: Lecture) -> str:
@@ -32,6 +29,16 @@ def quiz_key(name: str, lecture: Lecture) -> str:
 def questions(p: Iteration, k: int) -> list[Quantity]:
     """The quantities step k works out, in the lecture's order."""
     return [q for q in plan(p.problem).quantities if q.step == k and q.kind not in ASKED_NOT]
+
+
+def hidden(lecture: Lecture, p: Iteration) -> set[tuple]:
+    """What the page must not show yet: the quiz's open questions at this step, where the quiz
+    is on. The line beside Reset and the worked solution read it, as the board does."""
+    if not st.session_state.get(QUIZ):
+        return set()
+    if (lecture.iteration, lecture.step, lecture.rev) in st.session_state.get("quiz_done", {}):
+        return set()
+    return {q.key for q in questions(p, lecture.step)}
 
 
 def quiz(lecture: Lecture, p: Iteration, lesson: list[Step]) -> Step:
