@@ -23,6 +23,7 @@ from nnviz.teaching.quantities import ALL, COLUMNS, ROWS, SAME, Quantity, plan, 
 ANSWERS_FORMAT = "nnviz-answers/1"
 CHECK_FORMAT = "nnviz-check/1"
 ATOL = RTOL = 1e-3
+GIVEN = ("x", "target", "weights", "biases")  # the problem's own: on a sheet, not an answer
 SHEET_KEYS = ("format", "student", "problem", "conventions", "tolerance", "answers")
 # what a sheet's δ means (spec section 10): dL/du, or Han & Kamber's and Mitchell's -dL/du
 DELTAS = {"dL/du": 1.0, "-dL/du": -1.0}

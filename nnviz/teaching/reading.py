@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnviz.core.problem import Problem
-from nnviz.teaching.grading import AnswerError, AnswerSheet, decimals_of, symbols
+from nnviz.teaching.grading import GIVEN, AnswerError, AnswerSheet, decimals_of, symbols
 from nnviz.teaching.quantities import Quantity
 
 TEXT_SUFFIXES = (".txt", ".md", ".tex")
-GIVEN = ("x", "target", "weights", "biases")  # part of the problem: read, not marked
 
 _NUMBER = r"[-+−]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TIMES_TEN = re.compile(rf"^({_NUMBER})\s*(?:\\times|\\cdot|\u00d7)\s*10\^\{{?([-+−]?\d+)\}}?$")

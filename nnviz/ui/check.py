@@ -11,6 +11,7 @@ from nnviz.core.notation import element_name
 from nnviz.core.problem import Problem, shipped
 from nnviz.teaching.grading import (
     ATOL,
+    GIVEN,
     RTOL,
     AnswerError,
     AnswerSheet,
@@ -24,7 +25,6 @@ from nnviz.teaching.reading import TEXT_SUFFIXES, Reading, read_text
 from nnviz.ui import computed, say
 from nnviz.ui.state import Lecture, Marking
 
-GIVEN = ("x", "target", "weights", "biases")  # part of the problem, not answers
 MARKS = {"correct": "✓ correct", "carried": "↻ carried", "wrong": "✗ wrong"}
 MARKED = "marks"  # what computed.kept calls the marks of the sheet on screen
 PAGE = 50  # marks shown at a time for one quantity: a 64x64 layer has 4,096
