@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import errno
 import functools
 import math
@@ -78,7 +79,12 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "plain text, Markdown or LaTeX (.txt, .md, .tex). A wrong answer that follows from "
         "the student's own earlier answers is marked carried, as exams are marked.",
     )
-    check.add_argument("answers", metavar="ANSWERS.(json|txt|md|tex)")
+    check.add_argument("answers", metavar="ANSWERS.(json|txt|md|tex) or FOLDER")
+    check.add_argument(
+        "--gradebook",
+        metavar="GRADES.csv",
+        help="with a FOLDER: mark every sheet in it and write one CSV row per sheet",
+    )
     check.add_argument(
         "--problem",
         metavar="PROBLEM.json",
@@ -315,14 +321,12 @@ def _train(args) -> str:
 def _check(args) -> str:
     tolerance = _tolerance(args)
     problem = None if args.problem is None else _load(args.problem)
-    reading = None
+    if os.path.isdir(args.answers):
+        return _gradebook(args, problem, tolerance)
+    if args.gradebook is not None:
+        raise UsageError(f"--gradebook marks a folder; {_shown(args.answers)} is a file")
     try:
-        data = read_file(args.answers, "an answer sheet file")
-        if os.path.splitext(args.answers)[1].lower() in TEXT_SUFFIXES:
-            reading = read_text(data, problem or preset("seed"))
-            sheet = reading.sheet
-        else:
-            sheet = read_answers(data, problem)
+        sheet, reading = _sheet(args.answers, problem)
     except ProblemError as e:
         raise UsageError(f"{_shown(args.answers)}: {e}") from None
     report = mark(sheet, tolerance=tolerance)
@@ -331,6 +335,61 @@ def _check(args) -> str:
             sys.stderr.write(reading_text(reading))
         return dumps(report.to_dict()) + "\n"
     return (reading_text(reading) + "\n" if reading else "") + marking_text(sheet, report)
+
+
+def _sheet(path: str, problem: Problem | None):
+    """An answer sheet from a file, JSON or text, and what the text gave (None for JSON)."""
+    data = read_file(path, "an answer sheet file")
+    if os.path.splitext(path)[1].lower() in TEXT_SUFFIXES:
+        reading = read_text(data, problem or preset("seed"))
+        return reading.sheet, reading
+    return read_answers(data, problem), None
+
+
+GRADEBOOK = ("file", "student", "graded", "correct", "carried", "wrong", "score", "error")
+
+
+def _gradebook(args, problem: Problem | None, tolerance: Tolerance | None) -> str:
+    """Every sheet in the folder marked, a CSV row each; one that cannot be read gets its row
+    with the reason, and the others are still marked."""
+    if args.gradebook is None:
+        raise UsageError(
+            f"{_shown(args.answers)} is a folder: add --gradebook GRADES.csv to mark every sheet"
+        )
+    names = sorted(
+        n
+        for n in os.listdir(args.answers)
+        if not n.startswith(".")
+        and os.path.splitext(n)[1].lower() in (".json", *TEXT_SUFFIXES)
+        and os.path.isfile(os.path.join(args.answers, n))
+    )
+    rows = []
+    for name in names:
+        row = dict.fromkeys(GRADEBOOK, "")
+        row["file"] = name
+        try:
+            sheet, _ = _sheet(os.path.join(args.answers, name), problem)
+        except ProblemError as e:
+            row["error"] = str(e)
+        else:
+            s = mark(sheet, tolerance=tolerance).summary()
+            row.update(s, student=sheet.student or "")
+            if s["graded"]:
+                row["score"] = f"{(s['correct'] + s['carried']) / s['graded']:.4f}"
+        rows.append(row)
+    try:
+        with open(args.gradebook, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, GRADEBOOK)
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as e:
+        raise UsageError(f"cannot write {_shown(args.gradebook)}: {e.strerror or e}") from None
+    bad = sum(bool(r["error"]) for r in rows)
+    return (
+        f"Marked {len(rows) - bad} of {len(rows)} sheets into {args.gradebook}"
+        + (f"; {bad} could not be read, their rows say why" if bad else "")
+        + ".\n"
+    )
 
 
 def reading_text(reading) -> str:
