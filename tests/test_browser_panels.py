@@ -369,9 +369,11 @@ def test_the_seeds_worked_answer_as_text_is_read_shown_and_marked(app: Page):
     assert [r[2] for r in table_rows(skipped, 6)] == [
         *(f"{s} is part of the problem" for s in ("x", "o*", "v", "w", "x", "η"))
     ]
-    expect(
-        panel.get_by_role("heading", name="43 answers: 29 correct, 1 carried forward, 13 wrong")
-    ).to_be_visible()
+    score = panel.get_by_role("heading", name="43 answers: 29 correct, 1 carried forward, 13 wrong")
+    expect(score).to_be_visible()
+    # the score at the top of the tab, above the upload box and the tables
+    uploader = panel.locator('[data-testid="stFileUploader"]')
+    assert score.bounding_box()["y"] < uploader.bounding_box()["y"]
 
 
 def test_the_quiz_hides_the_loss_and_the_worked_solution_until_answered(app: Page):

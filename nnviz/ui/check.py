@@ -71,6 +71,7 @@ def _clear():
 def check_tab(lecture: Lecture) -> None:
     marking = _marking()
     sheet = marking.sheet_for(_marked_against(lecture, marking))
+    score = st.empty()  # at the top, once the tables below are marked
     atol, rtol = _sheet_controls(marking)
     if sheet.problem.title:
         say.title(sheet.problem.title)
@@ -82,7 +83,7 @@ def check_tab(lecture: Lecture) -> None:
             with slot:
                 _marks(items, f"marks_page_{q.name}_r{marking.rev}")
     s = report.summary()
-    st.subheader(
+    score.subheader(
         f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried "
         f"forward, {s['wrong']} wrong"
     )

@@ -79,7 +79,7 @@ def quiz(lecture: Lecture, p: Iteration, lesson: list[Step]) -> Step:
                 score[1] += 1
                 name = element_name(q.name, tuple(i + 1 for i in index))
                 lines.append(
-                    f"{'✅' if right else '❌'} {name}: you said {value:g}, "
+                    f"{'✓ right' if right else '✗ wrong'}, {name}: you said {value:g}, "
                     f"it is {truth[index]:.4f}"
                 )
         done[key] = lines or ["Nothing typed: here are the values."]
