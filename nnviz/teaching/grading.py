@@ -79,6 +79,13 @@ class Tolerance:
         return f"|given - expected| <= max({self.atol:g}, {self.rtol:g} |expected|)"
 
 
+def _decimals(given: np.ndarray, written: np.ndarray | None) -> np.ndarray:
+    """The decimals of each answer: as the sheet wrote them, else from its float."""
+    if written is not None:
+        return written
+    return np.vectorize(decimals_of, otypes=[int])(np.where(np.isnan(given), 0, given))
+
+
 def decimals_of(value) -> int:
     """How many decimals a number was written with: 0.80 has 2, 1.5e-3 has 4, 2 and 1e7 none.
     A float keeps no trailing zeros: its shortest repr is taken."""
@@ -103,13 +110,6 @@ class AnswerSheet:
     tolerance: Tolerance | None = None  # the sheet's own, where it has one
     student: str | None = None
     written_as: dict[str, str] = field(default_factory=dict)  # δ answers: {"dL/du": "delta_u"}
-
-    def decimals_for(self, name: str) -> np.ndarray:
-        have = self.decimals.get(name)
-        if have is not None:
-            return have
-        given = self.answers[name]
-        return np.vectorize(decimals_of, otypes=[int])(np.where(np.isnan(given), 0, given))
 
 
 def read_answers(text: str | bytes, problem: Problem | None = None) -> AnswerSheet:
@@ -278,7 +278,6 @@ def student_world(
     order, by the engine's own operations on the student-world values it comes from; then the
     student's own value, where they gave one, takes its place. With no answers it is the
     engine's pass, number for number. `decimals`: as each answer was written, by name."""
-    sheet = AnswerSheet(problem, answers, decimals or {})
     world, values, origins, replaced = World(), {}, {}, set()
     for q in quantities(problem):
         if q.step is None:  # x, o* and the weights are the problem's own
@@ -292,7 +291,8 @@ def student_world(
         world.before[q.name], world.origins_before[q.name] = value, origin
         given = answers.get(q.name)
         if given is not None:
-            right = tol.right(given, value_of(truth, q.key), sheet.decimals_for(q.name))
+            written = _decimals(given, (decimals or {}).get(q.name))
+            right = tol.right(given, value_of(truth, q.key), written)
             mine = np.frompyfunc(lambda i, name=q.name: frozenset({(name, i)}), 1, 1)(
                 np.arange(given.size).reshape(given.shape)
             )
@@ -432,7 +432,7 @@ def mark(
         given = answers.get(q.name)
         if given is None:
             continue
-        decimals = sheet.decimals_for(q.name)
+        decimals = _decimals(given, sheet.decimals.get(q.name))
         expected = value_of(truth, q.key)
         before = world.before.get(q.name)
         # every element at once: a sheet may hold 60,000

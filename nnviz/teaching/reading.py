@@ -43,7 +43,6 @@ class Reading:
     read: list[Read] = field(default_factory=list)
     skipped: list[tuple[int, str, str]] = field(default_factory=list)  # line, statement, why
     first: dict[str, int] = field(default_factory=dict, repr=False)  # where each was read
-    line: int = field(default=0, repr=False)  # the statement being read
 
 
 def read_text(text: str | bytes, problem: Problem) -> Reading:
@@ -86,8 +85,7 @@ def read_text(text: str | bytes, problem: Problem) -> Reading:
         if q.kind in GIVEN:
             reading.skipped.append((line, shown, f"{q.name} is part of the problem"))
             continue
-        reading.line = line
-        why = _take(q, name, index, value, reading)
+        why = _take(q, name, index, value, reading, line)
         if why:
             reading.skipped.append((line, shown, why))
         else:
@@ -95,7 +93,7 @@ def read_text(text: str | bytes, problem: Problem) -> Reading:
     return reading
 
 
-def _take(q: Quantity, name: str, index, value, reading: Reading) -> str | None:
+def _take(q: Quantity, name: str, index, value, reading: Reading, line: int) -> str | None:
     """Put a value read into the sheet; why not, where it cannot go."""
     sheet = reading.sheet
     cells, _ = value
@@ -130,7 +128,7 @@ def _take(q: Quantity, name: str, index, value, reading: Reading) -> str | None:
             return None  # the same value again, as the seed writes o and h twice
         return f"{q.name} was read already (line {reading.first[q.name]}); this one is left out"
     have[where], places[where] = values, np.vectorize(decimals_of, otypes=[int])(cells)
-    reading.first.setdefault(q.name, reading.line)
+    reading.first.setdefault(q.name, line)
     if as_delta:
         sheet.written_as[q.name] = name
     return None

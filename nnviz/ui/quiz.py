@@ -31,12 +31,17 @@ def questions(p: Iteration, k: int) -> list[Quantity]:
     return [q for q in plan(p.problem).quantities if q.step == k and q.kind not in ASKED_NOT]
 
 
+def _asked(lecture: Lecture) -> tuple:
+    """Where a question is asked, as quiz_done remembers the ones answered."""
+    return lecture.iteration, lecture.step, lecture.rev
+
+
 def hidden(lecture: Lecture, p: Iteration) -> set[tuple]:
     """What the page must not show yet: the quiz's open questions at this step, where the quiz
     is on. The line beside Reset and the worked solution read it, as the board does."""
     if not st.session_state.get(QUIZ):
         return set()
-    if (lecture.iteration, lecture.step, lecture.rev) in st.session_state.get("quiz_done", {}):
+    if _asked(lecture) in st.session_state.get("quiz_done", {}):
         return set()
     return {q.key for q in questions(p, lecture.step)}
 
@@ -48,7 +53,7 @@ def quiz(lecture: Lecture, p: Iteration, lesson: list[Step]) -> Step:
     asked = questions(p, lecture.step)
     done = st.session_state.setdefault("quiz_done", {})
     score = st.session_state.setdefault("quiz_score", [0, 0])
-    key = (lecture.iteration, lecture.step, lecture.rev)
+    key = _asked(lecture)
     st.caption(f"Quiz score: {score[0]} of {score[1]} right")
     if not asked:
         return current
