@@ -1,5 +1,5 @@
 """The command line (shared spec, sections 7 and 11): `nnviz` or `python -m nnviz`, with solve,
-check and train, and `nnviz app` for the Streamlit app.
+check, train and generate, and `nnviz app` for the Streamlit app.
 
 Apart from `app`, it imports only the NumPy core, so that it starts fast enough to be scripted
 over hundreds of problems. Bad input exits with status 2 and one line on standard error, never a
@@ -13,18 +13,21 @@ import contextlib
 import csv
 import errno
 import functools
+import io
 import math
 import os
 import sys
+from dataclasses import replace
 
 import numpy as np
 
 from nnviz.core.engine import Iteration, iterate
 from nnviz.core.notation import element_name, layer_symbols, number, significant
-from nnviz.core.problem import Problem, ProblemError, dumps, load, preset, read_file
+from nnviz.core.problem import Problem, ProblemError, describe, dumps, load, preset, read_file
 from nnviz.core.text import clip
 from nnviz.core.training import MAX_ITERATIONS, Training, train
-from nnviz.teaching import worksheet
+from nnviz.files import moodle
+from nnviz.teaching import variants, worksheet
 from nnviz.teaching.grading import ATOL, RTOL, Tolerance, mark, read_answers
 from nnviz.teaching.quantities import plan, value_of
 from nnviz.teaching.reading import TEXT_SUFFIXES, read_text
@@ -47,7 +50,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser = _Parser(
         prog=prog,
         command=prog,
-        description="Solve, mark and train a small neural-network problem, number by number.",
+        description="Solve, mark and train a small neural-network problem, number by number, "
+        "and make variants of it for a class.",
     )
     commands = parser.add_subparsers(
         dest="command", required=True, parser_class=functools.partial(_Parser, command=prog)
@@ -106,9 +110,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     check.add_argument("--rtol", type=float, help=f"with abs (default {RTOL})")
     check.add_argument(
         "--format",
-        choices=["json", "text"],
+        choices=["json", "text", "markdown", "latex"],
         default="text",
-        help="json: the nnviz-check/1 report; text (default): a marking sheet",
+        help="json: the nnviz-check/1 report; text (default): a marking sheet; markdown, "
+        "latex: the marking sheet to print, with each wrong answer's working typeset",
     )
     training = commands.add_parser(
         "train",
@@ -134,7 +139,86 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         default="text",
         help="json: the nnviz-training/1 format at full precision; text (default): a summary",
     )
+    generate = commands.add_parser(
+        "generate",
+        help="variants of a problem for a class, with question sheets, worked solutions, a "
+        "roster and a Moodle quiz",
+        description="Write N variants of the template's network: the same layers, activations, "
+        "loss, biases (or none), learning rate and kind of target, with new inputs, weights, "
+        "biases and targets, each a multiple of 10^-D. A variant is drawn again until no "
+        f"pre-activation is within {variants.KINK_MARGIN:g} of a kink of its activation, no "
+        f"output probability is above {variants.MAX_PROBABILITY:g}, every value of its worked "
+        "step is within the format's range, and it differs from every other. For each variant "
+        "FOLDER gets variant-K.json (the problem), variant-K-solution.json (as solve --format "
+        "json writes it), variant-K-questions.tex (the question sheet) and "
+        "variant-K-solution.tex (the worked solution), K zero-padded to the width of N. The "
+        "same --seed gives the same variants on every machine.",
+    )
+    generate.add_argument(
+        "template", metavar="TEMPLATE.json", help="the problem whose network the variants share"
+    )
+    generate.add_argument(
+        "--count",
+        type=_whole(1, variants.MAX_COUNT),
+        required=True,
+        metavar="N",
+        help=f"how many variants, 1 to {variants.MAX_COUNT}",
+    )
+    generate.add_argument(
+        "--seed",
+        type=_whole(0, MAX_SEED),
+        required=True,
+        metavar="S",
+        help="a whole number from 0 to 2^64 - 1: the same seed, the same variants",
+    )
+    generate.add_argument(
+        "--out",
+        required=True,
+        metavar="FOLDER",
+        help="where the files go; made if missing, and written into (replacing files of the "
+        "same names) if not",
+    )
+    generate.add_argument(
+        "--decimals",
+        type=_whole(0, variants.MAX_DECIMALS),
+        default=1,
+        metavar="D",
+        help=f"0 to {variants.MAX_DECIMALS}: the numbers are multiples of 10^-D (default 1)",
+    )
+    generate.add_argument(
+        "--roster",
+        metavar="ROSTER.csv",
+        help="a CSV with a 'student' column: each student gets one variant, in the roster's "
+        "order (with fewer variants than students they are shared round-robin: student k gets "
+        "variant ((k - 1) mod N) + 1), and FOLDER/roster.csv says who has which",
+    )
+    generate.add_argument(
+        "--moodle",
+        metavar="QUIZ.xml",
+        help="also write a Moodle XML question bank: one Cloze question per variant, asking for "
+        "the forward pass, the loss, dL/du and the updated weights and biases, each right "
+        f"within max({ATOL:g}, {RTOL:g} |value|) as check marks it",
+    )
     return parser
+
+
+MAX_SEED = 2**64 - 1
+
+
+def _whole(low: int, high: int):
+    """An argparse type: a whole number from low to high."""
+
+    def whole(text: str) -> int:
+        try:
+            n = int(text) if len(text) <= 30 else None
+        except ValueError:
+            n = None
+        if n is None or not low <= n <= high:
+            span = f"from {low} to {'2^64 - 1' if high == MAX_SEED else high}"
+            raise argparse.ArgumentTypeError(f"expected a whole number {span}, not {text!r}")
+        return n
+
+    return whole
 
 
 def _iterations(text: str) -> int:
@@ -254,7 +338,8 @@ def main(argv=None, prog: str = "python -m nnviz") -> int:
         return _app(argv[1:], prog)
     try:
         args = _parser(prog).parse_args(argv)
-        _write({"solve": _solve, "check": _check, "train": _train}[args.command](args))
+        commands = {"solve": _solve, "check": _check, "train": _train, "generate": _generate}
+        _write(commands[args.command](args))
     except UsageError as e:
         _complain(f"nnviz: {e}")
         return 2
@@ -334,6 +419,11 @@ def _check(args) -> str:
         if reading is not None:  # the report stays nnviz-check/1; what was read goes beside it
             sys.stderr.write(reading_text(reading))
         return dumps(report.to_dict()) + "\n"
+    if args.format in ("markdown", "latex"):
+        if reading is not None:
+            sys.stderr.write(reading_text(reading))
+        marked = worksheet.marked_markdown if args.format == "markdown" else worksheet.marked_latex
+        return marked(replace(sheet, tolerance=report.tolerance), report)
     return (reading_text(reading) + "\n" if reading else "") + marking_text(sheet, report)
 
 
@@ -392,6 +482,164 @@ def _gradebook(args, problem: Problem | None, tolerance: Tolerance | None) -> st
     )
 
 
+# --- generate ---------------------------------------------------------------------------------
+
+ROSTER_COLUMNS = ("student", "variant", "problem", "questions", "solution")
+
+
+def _generate(args) -> str:
+    """Every variant is drawn, and the roster read, before a file is written: bad input or a
+    template that cannot keep the rules leaves FOLDER as it was."""
+    template = _load(args.template)
+    students = None if args.roster is None else _roster(args.roster)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"--out {_shown(args.out)} is a file; expected a folder")
+    if args.moodle is not None and os.path.isdir(args.moodle):
+        raise UsageError(f"--moodle {_shown(args.moodle)} is a folder; expected a file name")
+    try:
+        drawn = variants.draw(template, args.count, args.seed, args.decimals)
+    except variants.VariantError as e:
+        raise UsageError(f"{_shown(args.template)}: {e}") from None
+    width = len(str(args.count))
+    names = {v.number: f"variant-{v.number:0{width}d}" for v in drawn.variants}
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot make the folder {_shown(args.out)}: {e.strerror or e}") from None
+    for v in drawn.variants:  # written as made: 10,000 worked solutions need not wait in memory
+        stem = os.path.join(args.out, names[v.number])
+        _save(f"{stem}.json", v.problem.to_json() + "\n")
+        _save(f"{stem}-solution.json", dumps(v.iteration.to_dict()) + "\n")
+        _save(f"{stem}-questions.tex", worksheet.questions(v.problem, args.decimals))
+        _save(f"{stem}-solution.tex", worksheet.latex(v.iteration))
+    if students is not None:
+        assigned = variants.assign(students, args.count)
+        _save(os.path.join(args.out, "roster.csv"), _roster_csv(assigned, names))
+    if args.moodle is not None:
+        bank = moodle.quiz(((names[v.number], v.iteration) for v in drawn.variants), args.decimals)
+        _save(args.moodle, bank)
+    return _generated(args, template, drawn, names, students)
+
+
+def _save(path: str, content: str) -> None:
+    try:
+        with open(path, "wb") as f:
+            f.write(content.encode("utf-8"))
+    except OSError as e:
+        raise UsageError(f"cannot write {_shown(path)}: {e.strerror or e}") from None
+
+
+def _generated(args, template, drawn, names, students) -> str:
+    """What was written, in a few lines."""
+    last = names[args.count].removeprefix("variant-")
+    name = template.title or "-".join(map(str, template.layers)) + " network"
+    lines = [
+        f'Wrote {args.count} variant{"s" * (args.count > 1)} of "{name}" into {_shown(args.out)} '
+        f"(seed {args.seed}, numbers to {args.decimals} decimal{'s' * (args.decimals != 1)}).",
+        "Files for each variant K: variant-K.json (the problem), variant-K-solution.json, "
+        f"variant-K-questions.tex, variant-K-solution.tex; K = {names[1].removeprefix('variant-')}"
+        + (f" to {last}." if args.count > 1 else "."),
+    ]
+    if drawn.redrawn:
+        counts = ", ".join(
+            f"{drawn.redrawn[r]} for {variants.REASONS[r]}"
+            for r in variants.REASONS
+            if drawn.redrawn[r]
+        )
+        lines.append(f"Redrawn to keep the rules: {counts}.")
+    if students is not None:
+        shared = len(students) > args.count
+        lines.append(
+            f"Roster: {len(students)} student{'s' * (len(students) != 1)} in "
+            f"{_shown(os.path.join(args.out, 'roster.csv'))}"
+            + (", the variants shared round-robin." if shared else ", one variant each.")
+        )
+    if args.moodle is not None:
+        lines.append(f"Moodle: {args.count} Cloze questions in {_shown(args.moodle)}.")
+    return "\n".join(lines) + "\n"
+
+
+MAX_STUDENTS = variants.MAX_COUNT
+
+
+def _roster(path: str) -> list[str]:
+    """The students of a roster CSV, in its order: the column headed `student` (in any case),
+    after an optional BOM; blank lines are skipped, and a name may be quoted, with commas
+    inside. A header with no comma but a semicolon or a tab (as a spreadsheet in some locales
+    saves it) is split on that. Refused: no such column, no students, an empty name, a name
+    that is not one line of printable text, a name twice (two students of one name could not
+    tell their variants apart)."""
+    where = f"--roster {_shown(path)}"
+    try:
+        data = read_file(path, "a roster")
+    except ProblemError as e:
+        raise UsageError(f"{where}: {e}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{where}: the file is not UTF-8 text; expected a CSV") from None
+    head = next((line for line in text.splitlines() if line.strip()), None)
+    if head is None:
+        raise UsageError(
+            f"{where}: the file is empty; expected a CSV with a 'student' column and a row for "
+            "each student"
+        )
+    delimiter = next((d for d in ",;\t" if d in head), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    column, students, seen = None, [], {}
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if column is None:
+                column = _student_column(where, row)
+                continue
+            name = row[column].strip() if column < len(row) else ""
+            if not name:
+                raise UsageError(f"{where}: line {reader.line_num} has no student name")
+            if not name.isprintable():
+                raise UsageError(
+                    f"{where}: line {reader.line_num} has the student {describe(name)}, with a "
+                    "character that cannot be shown; expected a name on one line"
+                )
+            if name in seen:
+                raise UsageError(
+                    f"{where}: the student {describe(name)} is on lines {seen[name]} and "
+                    f"{reader.line_num}; expected each student once"
+                )
+            seen[name] = reader.line_num
+            students.append(name)
+    except csv.Error as e:
+        raise UsageError(f"{where}: not a CSV file (line {reader.line_num}: {e})") from None
+    if not students:
+        raise UsageError(f"{where} has a header but no students")
+    if len(students) > MAX_STUDENTS:
+        raise UsageError(f"{where} has {len(students)} students; expected at most {MAX_STUDENTS}")
+    return students
+
+
+def _student_column(where: str, header: list[str]) -> int:
+    names = [cell.strip().lower() for cell in header]
+    if "student" not in names:
+        found = ", ".join(describe(c) for c in header[:6]) + (", …" * (len(header) > 6))
+        raise UsageError(
+            f"{where} has no 'student' column; expected a header row naming one, not {found}"
+        )
+    return names.index("student")
+
+
+def _roster_csv(assigned: list[tuple[str, int]], names: dict[int, str]) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(ROSTER_COLUMNS)
+    for student, k in assigned:
+        stem = names[k]
+        writer.writerow(
+            [student, k, f"{stem}.json", f"{stem}-questions.tex", f"{stem}-solution.tex"]
+        )
+    return out.getvalue()
+
+
 def reading_text(reading) -> str:
     """What a text answer gave, symbol by symbol, and what was left out and why."""
     lines = [f"Read {len({r.symbol for r in reading.read})} answers from the text:"]
@@ -431,12 +679,10 @@ def _tolerance(args) -> Tolerance | None:
 
 def marking_text(sheet, report) -> str:
     """The marking sheet: a line for each answer, and for each mistake what was expected."""
-    s = report.summary()
     lines = [
         sheet.problem.title or "Marking sheet",
         f"tolerance: {report.tolerance}",
-        f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried forward, "
-        f"{s['wrong']} wrong",
+        report.headline(),
         "",
     ]
     width = max((len(element_name(i.symbol, i.index)) for i in report.items), default=1)

@@ -1,12 +1,15 @@
-"""Fixtures for the browser tests: the app served by `streamlit run`, and Debian's Chromium.
+"""Fixtures for the browser tests: the app served by `streamlit run`, and Debian's Chromium;
+and pdflatex, for the tests that compile a LaTeX sheet.
 
 Nothing here runs unless a test asks for it, so the other tests pay nothing for it. Without
-/usr/bin/chromium the browser tests are skipped, except under CI=true, where they fail.
+/usr/bin/chromium the browser tests are skipped (and without pdflatex the LaTeX ones), except
+under CI=true, where they fail.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -151,3 +154,18 @@ def app_url(server):
     output = log.read()
     if "Traceback" in output:
         pytest.fail(f"the server printed a traceback during the test:\n{output}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pdflatex() -> str:
+    """pdflatex; its absence skips the tests that compile, or fails them under CI=true."""
+    path = shutil.which("pdflatex")
+    if path is None:
+        reason = (
+            "pdflatex is missing: the LaTeX tests need it (apt-get install texlive-latex-base "
+            "lmodern; .ci/run installs it)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}. CI=true, so this is a failure, not a skip.", pytrace=False)
+        pytest.skip(reason)
+    return path

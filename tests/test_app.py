@@ -153,7 +153,10 @@ def test_an_edit_survives_the_update_and_never_snaps_back(at):
 @pytest.mark.parametrize(
     "value, message",
     [
-        (None, "v_21 (row h2, column x1) is empty or not a number; expected a number"),
+        (
+            None,
+            "v_21 (row h2, column x1) is empty; expected a number such as 0.25, -1.5e-3 or 0,25",
+        ),
         (
             1e308,
             "v_21 (row h2, column x1) = 1e+308 is out of range; expected at most 1e+06 in size",
@@ -228,7 +231,7 @@ def test_the_preset_switch_loads_the_2_2_2_example(at):
 def test_a_bad_cell_forgotten_by_a_new_iteration_leaves_no_message(at):
     click(at, "next", 10)
     edit(at, "x", 0, "x2", None)
-    assert "x_2 is empty or not a number" in shown(at.error[0].value)
+    assert "x_2 is empty" in shown(at.error[0].value)
     click(at, "next")  # the update: new weights, fresh grids showing the good x
     assert not at.error and "Iteration 2" in text(at)
 

@@ -234,14 +234,14 @@ def test_typed_answers_at_the_edge_of_a_double_are_marked_without_a_warning():
     at = opened(tab="Check answers")
     problem = at.session_state["lecture"].problem
     at.session_state[answer_key("u", 0, problem)] = {
-        "edited_rows": {0: {"1": 1e308, "2": -1e308, "3": 1e308}},
+        "edited_rows": {0: {"h1": "1e308", "h2": "-1e308", "h3": "1e308"}},
         "added_rows": [],
         "deleted_rows": [],
     }
     run(at)
     summary = next(s.value for s in at.subheader if "answers:" in s.value)
     assert summary == "3 answers: 0 correct, 0 carried forward, 3 wrong"
-    run(at.number_input(key="rtol").set_value(1e308))  # rtol |expected| is beyond a double
+    run(at.number_input(key="rtol_r0").set_value(1e308))  # rtol |expected| is beyond a double
     summary = next(s.value for s in at.subheader if "answers:" in s.value)
     assert summary == "3 answers: 3 correct, 0 carried forward, 0 wrong"
 

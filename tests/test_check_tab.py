@@ -51,22 +51,22 @@ def test_the_seed_demo_loads_with_one_click_and_is_marked(at):
 
 def test_a_typed_answer_is_marked_and_a_tolerance_moves_it(at):
     at.session_state[answer_key("u", 0, at.session_state["lecture"].problem)] = {
-        "edited_rows": {0: {"1": 2.0, "2": -1.5004, "3": 4.0}},
+        "edited_rows": {0: {"h1": "2", "h2": "-1.5004", "h3": "4"}},
         "added_rows": [],
         "deleted_rows": [],
     }
     at.run()
     got = marks(at)
     assert [got[f"u_{j}"][0] for j in (1, 2, 3)] == ["correct", "correct", "wrong"]
-    at.number_input(key="atol").set_value(0.0001).run()
-    at.number_input(key="rtol").set_value(0.0).run()
+    at.number_input(key="atol_r0").set_value(0.0001).run()
+    at.number_input(key="rtol_r0").set_value(0.0).run()
     assert marks(at)["u_2"][0] == "wrong"
 
 
 def type_seed_u(at):
     """The seed's true u = v x = [2, -1.5, 4.7, 0.2], typed into the u table."""
     at.session_state[answer_key("u", 0, at.session_state["lecture"].problem)] = {
-        "edited_rows": {0: {"1": 2.0, "2": -1.5, "3": 4.7, "4": 0.2}},
+        "edited_rows": {0: {"h1": "2", "h2": "-1.5", "h3": "4.7", "h4": "0.2"}},
         "added_rows": [],
         "deleted_rows": [],
     }

@@ -17,6 +17,7 @@ from shown import shown
 from streamlit.testing.v1 import AppTest
 
 from nnviz.core.engine import iterate
+from nnviz.core.notation import short
 from nnviz.core.problem import Problem, preset
 from nnviz.plots.network import figure
 from nnviz.teaching.lesson import steps
@@ -39,8 +40,13 @@ def click(at, key):
 
 
 def grids(at) -> dict[str, np.ndarray]:
-    """The weight grids on the page, by key, as the tables they were drawn from."""
-    return {g.key: g.value.to_numpy(dtype=float) for g in at.data_editor}
+    """The weight grids on the page, by key, as the text of their cells."""
+    return {g.key: g.value.to_numpy(dtype=str) for g in at.data_editor}
+
+
+def board(values) -> np.ndarray:
+    """The cells a grid of these values shows: four decimals at most, as on the board."""
+    return np.vectorize(short)(np.atleast_2d(values)).astype(str)
 
 
 def test_the_first_page_has_everything(at):
@@ -76,15 +82,15 @@ def test_a_new_iteration_reruns_the_weight_grids_alone_with_the_new_weights(at):
     updated = iterate(preset("seed")).updated
     shown = grids(at)
     assert set(shown) == {"edit_weights0_r1", "edit_weights1_r1"}  # x, o*, η: as they were
-    np.testing.assert_array_equal(shown["edit_weights0_r1"], updated.weights[0])
-    np.testing.assert_array_equal(shown["edit_weights1_r1"], updated.weights[1])
-    assert not np.array_equal(shown["edit_weights0_r1"], SEED_V)
+    np.testing.assert_array_equal(shown["edit_weights0_r1"], board(updated.weights[0]))
+    np.testing.assert_array_equal(shown["edit_weights1_r1"], board(updated.weights[1]))
+    assert not np.array_equal(shown["edit_weights0_r1"], board(SEED_V))
     assert not at.sidebar.text_input and not at.tabs  # the network's boxes, the page: the same
 
     click(at, "prev")  # back across the update: the grids show the weights before it
     assert set(grids(at)) == {"edit_weights0_r2", "edit_weights1_r2"}
-    np.testing.assert_array_equal(grids(at)["edit_weights0_r2"], SEED_V)
-    np.testing.assert_array_equal(grids(at)["edit_weights1_r2"], SEED_W)
+    np.testing.assert_array_equal(grids(at)["edit_weights0_r2"], board(SEED_V))
+    np.testing.assert_array_equal(grids(at)["edit_weights1_r2"], board(SEED_W))
 
 
 def test_a_move_to_an_iteration_with_other_inputs_renews_their_grids(at):
@@ -93,7 +99,7 @@ def test_a_move_to_an_iteration_with_other_inputs_renews_their_grids(at):
     edit_cell(at, "x", 0, "x1", 2.0)  # iteration 2's x alone
     click(at, "prev")
     assert at.session_state["lecture"].problem.x[0] == 1.0
-    assert grids(at)["edit_x_r1"][0, 0] == 1.0  # a new grid, with iteration 1's x
+    assert grids(at)["edit_x_r1"][0, 0] == "1.0"  # a new grid, with iteration 1's x
     assert not at.sidebar.text_input  # the same network: its boxes were not sent
 
 
@@ -114,7 +120,7 @@ def test_a_new_iteration_clears_a_bad_cell_with_its_message(at):
         click(at, "next")
     assert not at.error and at.session_state["lecture"].edit_error is None
     assert "edit_x_r1" in grids(at)  # a new x grid, without the bad cell
-    assert np.isfinite(grids(at)["edit_x_r1"]).all()
+    assert (grids(at)["edit_x_r1"] == board(preset("seed").x)).all()
 
 
 def test_an_edit_applies_in_its_callback_and_reruns_the_stepper_and_the_grids(at):
@@ -123,7 +129,7 @@ def test_an_edit_applies_in_its_callback_and_reruns_the_stepper_and_the_grids(at
     problem = at.session_state["lecture"].problem
     assert problem.weights[0][1, 0] == 2.0
     assert at.latex[2].value.strip("$\n").endswith(r"= 0.0 \end{aligned}")  # u_2 with v_21 = 2
-    assert grids(at)["edit_weights0_r0"][1, 0] == 2.0
+    assert grids(at)["edit_weights0_r0"][1, 0] == "2.0"
     assert not at.sidebar.selectbox and not at.tabs  # the sidebar and the page were not rerun
     click(at, "next")  # the edit stays in force while the stepper alone reruns
     assert at.session_state["lecture"].problem is problem
@@ -132,7 +138,8 @@ def test_an_edit_applies_in_its_callback_and_reruns_the_stepper_and_the_grids(at
 def test_a_bad_edit_reruns_the_stepper_with_its_message(at):
     edit_cell(at, "x", 0, "x2", None)
     assert [shown(e.value) for e in at.error] == [
-        "x_2 is empty or not a number; expected a number. The last good values are still in use."
+        "x_2 is empty; expected a number such as 0.25, -1.5e-3 or 0,25. The last good values "
+        "are still in use."
     ]
     click(at, "next")  # still in the grid, still said
     assert len(at.error) == 1
@@ -144,7 +151,7 @@ def test_reset_renews_the_grids_and_the_network(at):
     edit_cell(at, "weights0", 1, "x1", 2.0)
     click(at, "reset")
     assert at.session_state["lecture"].problem.weights[0][1, 0] == 0.5
-    assert grids(at)["edit_weights0_r1"][1, 0] == 0.5
+    assert grids(at)["edit_weights0_r1"][1, 0] == "0.5"
     assert at.text_input(key="layers_r1").value == "3-4-2"
 
 

@@ -157,7 +157,7 @@ def test_the_installed_command_names_itself_in_its_messages(installed):
     assert run.stderr.startswith("nnviz: argument command: invalid choice: 'slove'")
     assert run.stderr.endswith("(see nnviz --help)\n")
     helped = nnviz(installed, "--help")
-    assert helped.stdout.startswith("usage: nnviz [-h] {app,solve,check,train}")
+    assert helped.stdout.startswith("usage: nnviz [-h] {app,solve,check,train,generate}")
     refused = nnviz(installed, "app", "--server.prot", "8502")
     assert refused.returncode == 2
     assert "Usage: nnviz app [OPTIONS]" in refused.stderr

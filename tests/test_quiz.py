@@ -17,7 +17,7 @@ def test_the_quiz_hides_marks_and_reveals():
     assert len(latex) == 1 and "u_j = \\sum_i v_{ji} x_i" in latex[0]  # the numbers hidden
     lecture = at.session_state["lecture"]
     at.session_state[quiz_key("u", lecture)] = {
-        "edited_rows": {0: {"1": 2.0, "2": -0.75}},
+        "edited_rows": {0: {"h1": "2", "h2": "-0.75"}},
         "added_rows": [],
         "deleted_rows": [],
     }

@@ -2,14 +2,13 @@
 
 import html
 import math
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from latex import compile_latex, finish_pdflatex, start_pdflatex
 from seed import TITLES as STEP_TITLES
 
 import nnviz.core.text
@@ -19,7 +18,6 @@ from nnviz.teaching.worksheet import _SPECIAL, PREAMBLE, _escape, latex, markdow
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = iterate(preset("seed"))
-PDFLATEX = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-recorder"]
 DU2 = (
     (1 - 1 / (1 + math.exp(2.97 + 0.4 * (math.exp(-1.5) - 1) - 3.45 - math.exp(-1.5))))
     * (0.4 - 1.0)
@@ -89,50 +87,6 @@ PRINTABLE = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isprinta
 
 
 # The LaTeX worksheet, through pdflatex.
-
-
-@pytest.fixture(scope="session")
-def pdflatex() -> str:
-    """pdflatex; its absence skips the tests that compile, or fails them under CI=true."""
-    path = shutil.which("pdflatex")
-    if path is None:
-        reason = (
-            "pdflatex is missing: the LaTeX tests need it (apt-get install texlive-latex-base "
-            "lmodern; .ci/run installs it)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}. CI=true, so this is a failure, not a skip.", pytrace=False)
-        pytest.skip(reason)
-    return path
-
-
-def start_pdflatex(pdflatex: str, folder: Path, source: str) -> subprocess.Popen:
-    folder.mkdir(exist_ok=True)
-    (folder / "solution.tex").write_text(source, encoding="utf-8")
-    return subprocess.Popen(
-        [pdflatex, *PDFLATEX, "solution.tex"],
-        cwd=folder,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def finish_pdflatex(run: subprocess.Popen, folder: Path) -> str:
-    """The log of a run that must have made a PDF; a failure shows the end of the log."""
-    try:
-        status = run.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        run.kill()
-        status = f"none: still running after 120 s ({run.wait()})"
-    log = (folder / "solution.log").read_text(encoding="utf-8", errors="replace")
-    assert status == 0, f"pdflatex exited with status {status}; its log ends:\n{log[-3000:]}"
-    assert (folder / "solution.pdf").stat().st_size > 1000
-    return log
-
-
-def compile_latex(pdflatex: str, folder: Path, source: str) -> str:
-    return finish_pdflatex(start_pdflatex(pdflatex, folder, source), folder)
 
 
 @pytest.mark.parametrize("name", ["seed", "tutorial"])

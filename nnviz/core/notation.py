@@ -6,7 +6,11 @@ W1, u1, h1, W2, ... (shared spec, section 3).
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
+
+from nnviz.core.text import clip
 
 SEED_NAMES = (("v", "u", "h"), ("w", "z", "o"))
 
@@ -79,3 +83,32 @@ def element_name(symbol: str, index: tuple[int, ...]) -> str:
 def element_latex(symbol: str, *index: int) -> str:
     """The same name in LaTeX: v_{21}, v_{12,3}."""
     return f"{symbol}_{{{_index(index)}}}"
+
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_DECIMAL_COMMA = re.compile(r"([+-]?)([0-9]*),([0-9]+)((?:[eE][+-]?[0-9]+)?)")
+EXPECTED = "expected a number such as 0.25, -1.5e-3 or 0,25"
+
+
+def read_number(typed: str) -> float:
+    """A number as a student types it into a cell: 0.25, -1.5E-3, 1e7, −2 with the board's
+    minus, or 0,25 with a decimal comma. Anything else, and a comma that could group thousands
+    (1,500), raises ValueError with what follows the cell's name in a message, so that a grid
+    never misreads a number silently."""
+    text = typed.strip().replace("\u2212", "-")
+    quoted = f'"{clip(typed.strip())}"'
+    if _DECIMAL.fullmatch(text):
+        value = float(text)
+    elif comma := _DECIMAL_COMMA.fullmatch(text):
+        sign, whole, fraction, exponent = comma.groups()
+        if len(fraction) == 3 and whole.lstrip("0") and not exponent:
+            raise ValueError(
+                f"is {quoted}, which could be {sign}{whole}.{fraction} or {sign}{whole}{fraction}"
+                "; write it with a decimal point"
+            )
+        value = float(f"{sign}{whole}.{fraction}{exponent}")
+    else:
+        raise ValueError(f"is {quoted}; {EXPECTED}" if text else f"is empty; {EXPECTED}")
+    if not math.isfinite(value):
+        raise ValueError(f"is {quoted}, too large for any number")
+    return value

@@ -180,11 +180,16 @@ def dumps(data, indent: str = "") -> str:
     nested = isinstance(data, dict | list) and any(
         isinstance(v, list | dict) for v in (data.values() if isinstance(data, dict) else data)
     )
-    if isinstance(data, dict) and (nested or len(data) > 2):
+    written = isinstance(data, dict) and any(isinstance(v, Written) for v in data.values())
+    if isinstance(data, dict) and (nested or written or len(data) > 2):
         items = [f"{inner}{json.dumps(k)}: {dumps(v, inner)}" for k, v in data.items()]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
     if isinstance(data, list) and nested:
         return "[\n" + ",\n".join(inner + dumps(v, inner) for v in data) + "\n" + indent + "]"
+    if isinstance(data, list) and any(isinstance(v, Written) for v in data):
+        return "[" + ", ".join(dumps(v) for v in data) + "]"
+    if isinstance(data, Written):  # as the student wrote it: 0.80 keeps its zero
+        return data.text
     return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
 
 
@@ -464,9 +469,24 @@ def _parse(data) -> Problem:
     return Problem(layers, activations, loss, x, target, weights, biases, eta, title)
 
 
+# the other files of the spec, which someone may open as a problem by mistake
+_NOT_PROBLEMS = {
+    "nnviz-answers/1": "an answer sheet, not a problem: mark it in Check answers, or with "
+    "nnviz check",
+    "nnviz-solution/1": "a solution, not a problem: open the problem it was solved from",
+    "nnviz-check/1": "a check report, not a problem: open the problem it was marked against",
+    "nnviz-training/1": "a training run, not a problem: open the problem it was trained from",
+}
+
+
 def _check_keys(data) -> None:
     if not isinstance(data, dict):
         raise ProblemError(f"the problem is {describe(data)}; expected a JSON object")
+    kind = data.get("format")
+    if "answers" in data and kind in (None, "nnviz-answers/1"):
+        kind = "nnviz-answers/1"  # the format key of a sheet is optional
+    if isinstance(kind, str) and kind in _NOT_PROBLEMS:
+        raise ProblemError(f"this is {_NOT_PROBLEMS[kind]}")
     for key in data:
         if key not in _KEYS:
             raise ProblemError(

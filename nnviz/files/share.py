@@ -26,6 +26,8 @@ from nnviz.teaching.lesson import step_count
 PARAM = "p"  # the problem
 STEP = "step"  # the step within the iteration, 1-based as people count; optional
 ITERATION = "it"  # the iteration the problem belongs to, 1-based; optional, 1 when absent
+MODE = "mode"  # "exercise": homework, with the solutions hidden; optional
+EXERCISE = "exercise"
 VERSION = "1"
 
 # The longest link a browser can reliably open on Streamlit's own server: uvicorn's HTTP parser
@@ -111,11 +113,16 @@ def _unpack(text) -> bytes:
     return out
 
 
-def query(problem: Problem, step: int, iteration: int = 0) -> dict[str, str]:
-    """The query parameters of a link to this problem at this step (both 0-based here)."""
+def query(
+    problem: Problem, step: int, iteration: int = 0, exercise: bool = False
+) -> dict[str, str]:
+    """The query parameters of a link to this problem at this step (both 0-based here); an
+    exercise link opens it as homework."""
     params = {PARAM: encode(problem), STEP: str(step + 1)}
     if iteration:
         params[ITERATION] = str(iteration + 1)
+    if exercise:
+        params[MODE] = EXERCISE
     return params
 
 
@@ -134,6 +141,7 @@ class Link:
     step: int = 0
     iteration: int = 0
     notice: str | None = None
+    exercise: bool = False  # homework: the solutions, the Train tab and the downloads hidden
 
 
 def from_query(
@@ -150,7 +158,25 @@ def from_query(
     notices = []
     step = _count(params.get(STEP), STEP, "step", step_count(problem), notices)
     iteration = _count(params.get(ITERATION), ITERATION, "iteration", MAX_ITERATION, notices)
-    return Link(problem, step, iteration, " ".join(notices) or None)
+    exercise = _exercise(params.get(MODE), notices)
+    return Link(problem, step, iteration, " ".join(notices) or None, exercise)
+
+
+def _exercise(raw, notices: list[str]) -> bool:
+    """Whether the link is an exercise. A mode it does not know opens as an exercise all the
+    same, with a notice: a damaged homework link must not show the solutions."""
+    if raw is None:
+        return False
+    try:
+        raw = _one(raw, MODE)
+    except ProblemError:
+        raw = None
+    if raw != EXERCISE:
+        notices.append(
+            f'The share link\'s mode is {describe(raw)}; expected "{EXERCISE}", so it opens as '
+            "an exercise, with the solutions hidden."
+        )
+    return True
 
 
 def _one(value, key: str):

@@ -16,8 +16,8 @@ import numpy as np
 from nnviz.core import engine
 from nnviz.core.engine import Iteration, iterate
 from nnviz.core.notation import element_name
-from nnviz.core.problem import Problem, ProblemError, describe, preset, read_json
-from nnviz.teaching.lesson import board_lines, steps, working
+from nnviz.core.problem import Problem, ProblemError, Written, describe, preset, read_json
+from nnviz.teaching.lesson import board_lines, plain, steps, working
 from nnviz.teaching.quantities import ALL, COLUMNS, ROWS, SAME, Quantity, plan, value_of
 
 ANSWERS_FORMAT = "nnviz-answers/1"
@@ -150,6 +150,47 @@ def read_answers(text: str | bytes, problem: Problem | None = None) -> AnswerShe
     )
     sheet.answers, sheet.decimals, sheet.written_as = parse_answers(problem, answers, delta)
     return sheet
+
+
+def sheet_dict(sheet: AnswerSheet, every: bool = False) -> dict:
+    """The sheet as nnviz-answers/1, to be read back as it was: its problem, its answers (a
+    blank as null) with the decimals each was written with, δ under the name and sign the sheet
+    used, its convention, tolerance and student. `every`: every quantity a sheet may answer,
+    blank or not, as a sheet to fill in."""
+    data = {"format": ANSWERS_FORMAT}
+    if sheet.student:
+        data["student"] = sheet.student
+    data["problem"] = sheet.problem.to_dict()
+    if sheet.delta != "dL/du":
+        data["conventions"] = {"delta": sheet.delta}
+    if sheet.tolerance is not None:
+        data["tolerance"] = sheet.tolerance.to_dict()
+    answers = {}
+    for q in quantities(sheet.problem):
+        given = sheet.answers.get(q.name)
+        if q.kind in GIVEN or (given is None and not every):
+            continue
+        symbol = sheet.written_as.get(q.name, q.name)
+        sign = DELTAS[sheet.delta] if q.name in sheet.written_as else 1.0
+        given = np.full(q.shape, np.nan) if given is None else sign * given
+        written = _decimals(given, sheet.decimals.get(q.name))
+        answers[symbol] = np.vectorize(_as_written, otypes=[object])(given, written).tolist()
+    data["answers"] = answers
+    return data
+
+
+def _as_written(value: float, decimals: int):
+    """A number with the decimals it was written with, where they give it back exactly."""
+    if np.isnan(value):
+        return None
+    if value == 0:
+        value = 0.0  # a -0 answer is written 0
+    text = f"{value:.{decimals}f}"
+    if float(text) != value or "e" in repr(value):
+        return float(value)
+    number = Written(value)
+    number.text = text
+    return number
 
 
 def _student(value) -> str | None:
@@ -369,7 +410,8 @@ class Item:
     expected: float
     status: str  # correct, carried, wrong
     follow_through: float | None = None
-    note: str = ""
+    note: str = ""  # a wrong answer's working as text, or what a carried one follows from
+    working: str = ""  # a wrong answer's working in LaTeX, for a page that typesets it
 
     def to_dict(self) -> dict:
         d = {
@@ -391,6 +433,14 @@ class Report:
     tolerance: Tolerance
     items: list[Item]
     delta: str = "dL/du"  # what the sheet's δ meant
+
+    def headline(self) -> str:
+        """43 answers: 29 correct, 1 carried forward, 13 wrong."""
+        s = self.summary()
+        return (
+            f"{s['graded']} answer{'' if s['graded'] == 1 else 's'}: {s['correct']} correct, "
+            f"{s['carried']} carried forward, {s['wrong']} wrong"
+        )
 
     def summary(self) -> dict:
         counts = {
@@ -459,7 +509,8 @@ def mark(
                 item.status, item.follow_through = "carried", sign * float(before[index])
                 item.note = _consistent_with(world, q, index)
             else:
-                item.note = working(truth, q.kind, q.layer, index, lines) or ""
+                item.working = working(truth, q.kind, q.layer, index, lines) or ""
+                item.note = plain(item.working) if item.working else ""
             items.append(item)
     return Report(tolerance, items, sheet.delta)
 

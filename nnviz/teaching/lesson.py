@@ -409,8 +409,8 @@ def board_lines(lesson: list[Step]) -> dict[str, str]:
 def working(
     p: Iteration, kind: str, layer: int | None, index: tuple[int, ...], lines: dict[str, str]
 ) -> str | None:
-    """The lesson's line that works out one element (0-based index), e.g. u_2, as plain text,
-    from `board_lines`; None where the lesson shows only the first rows of a large layer."""
+    """The lesson's line that works out one element (0-based index), e.g. u_2, in LaTeX, from
+    `board_lines`; None where the lesson shows only the first rows of a large layer."""
     if kind == "loss":
         lhs = r"\mathcal{L}"
     elif layer is None:  # x and o*, which are given, not worked out
@@ -429,9 +429,9 @@ def working(
         if lhs is None:
             return None
     if lhs in lines:
-        return plain(lines[lhs])
+        return lines[lhs]
     if kind == "weights_new":
-        return plain(_update_line(n, p, layer, *index))
+        return _update_line(n, p, layer, *index)
     return None
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from nnviz.core.engine import Iteration
-from nnviz.core.notation import layer_symbols
+from nnviz.core.notation import element_name, layer_symbols, neuron_names
 from nnviz.core.problem import Problem
 
 ALL, SAME, ROWS, COLUMNS = "all", "same", "rows", "columns"  # how an element depends on an input
@@ -190,6 +190,25 @@ class _Lecture:
         if kind.removeprefix("grad_").removesuffix("_new") == "weights":
             return (layers[l + 1], layers[l])
         return (layers[l + 1],)
+
+
+def neurons(q: Quantity, layers) -> tuple[list[str], ...]:
+    """The neurons along each of a quantity's axes, as the figure names them: a weight matrix's
+    rows are the neurons its weights lead to, its columns those they come from."""
+    names = neuron_names(layers)
+    if q.layer is None:
+        return {"x": (names[0],), "loss": ()}.get(q.kind, (names[-1],))
+    return (names[q.layer + 1], names[q.layer])[: len(q.shape)]
+
+
+def element_label(q: Quantity, index: tuple[int, ...], layers, symbol: str | None = None) -> str:
+    """One answer's name (by `symbol` where a sheet wrote another), with the neurons of a
+    weight: v_21 (h2 ← x1)."""
+    name = element_name(symbol or q.name, tuple(i + 1 for i in index))
+    if len(q.shape) < 2:
+        return name
+    rows, cols = neurons(q, layers)
+    return f"{name} ({rows[index[0]]} ← {cols[index[1]]})"
 
 
 def value_of(p: Iteration, key: tuple) -> np.ndarray:

@@ -1,13 +1,20 @@
 """The worked solution as Markdown or as a LaTeX document, from the lesson's own equations, so
-that the stepper, the handout and the slides cannot disagree."""
+that the stepper, the handout and the slides cannot disagree; and the question sheet that goes
+with it, which gives the problem and asks for what the worked solution works out."""
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from nnviz.core import text
-from nnviz.core.engine import Iteration
-from nnviz.teaching.lesson import steps
+from nnviz.core.engine import Iteration, fused
+from nnviz.core.notation import layer_symbols, number
+from nnviz.core.problem import Problem
+from nnviz.teaching.grading import AnswerSheet, Report
+from nnviz.teaching.lesson import _d, _tex, steps  # _d, _tex: the lesson's own notation
+from nnviz.teaching.quantities import Quantity, element_label, plan
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -15,7 +22,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{lmodern}
 \usepackage[T1]{fontenc}
 \usepackage[utf8]{inputenc}
-\setcounter{MaxMatrixCols}{20}
+\setcounter{MaxMatrixCols}{64} % as wide as a layer may be
 \allowdisplaybreaks
 % a character of a title that pdflatex cannot print, shown as its code point in a box
 \DeclareFixedFont\codepointfont{T1}{lmtt}{m}{n}{8}
@@ -57,6 +64,170 @@ def latex(p: Iteration) -> str:
         lines.append("")
     lines.append(r"\end{document}")
     return "\n".join(lines) + "\n"
+
+
+# --- the question sheet ------------------------------------------------------------------------
+
+ASKED = (
+    "pre",
+    "post",
+    "loss",
+    "grad_post",
+    "grad_pre",
+    "grad_weights",
+    "grad_biases",
+    "weights_new",
+    "biases_new",
+)
+WIDE = 12  # entries of a row past which the sheet writes it as text that wraps, not a matrix
+PHASES = {
+    "forward": "The forward pass",
+    "loss": "The loss",
+    "backward": "The backward pass",
+    "update": "The update",
+}
+
+
+def decimals(problem: Problem) -> int:
+    """The fewest decimals that write every given number (x, o*, weights, biases) exactly: 1
+    for the seed, D for a variant drawn to 10^-D."""
+    arrays = [problem.x, problem.target, *problem.weights, *(problem.biases or ())]
+    return max(len(exact(float(v)).partition(".")[2]) for a in arrays for v in a.flat)
+
+
+def exact(value: float) -> str:
+    """The shortest decimal that reads back as `value`, never in powers of ten: 0.00001."""
+    text = np.format_float_positional(value, unique=True, trim="-")
+    return "0" if float(text) == 0 else text
+
+
+def questions(problem: Problem, digits: int | None = None) -> str:
+    """The question sheet: a standalone document that pdflatex compiles, giving the network,
+    its numbers and what to work out, in the worked solution's order and notation, and none of
+    the answers. The given numbers are written to `digits` decimals (default: as many as they
+    need), so that a variant drawn to 10^-D reads 0.3, never 0.30000000000000004."""
+    d = decimals(problem) if digits is None else max(digits, decimals(problem))
+    title = problem.title or "-".join(map(str, problem.layers)) + " network"
+    lines = [
+        PREAMBLE,
+        rf"\title{{Questions: {_escape(title)}}}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        "",
+        *_network(problem),
+        r"\section*{The numbers}",
+        *_givens(problem, d),
+        r"\section*{What to work out}",
+        "One step of gradient descent on this example with the learning rate given, in this "
+        "order. Give every value to 4 decimal places, and use the natural logarithm.",
+        *_asked(problem),
+        r"\end{document}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _network(problem: Problem) -> list[str]:
+    symbols = layer_symbols(problem.layers)
+    sizes = ", ".join(map(str, problem.layers))
+    biases = "with biases" if problem.biases is not None else "without biases"
+    lines = [
+        r"\section*{The network}",
+        f"A fully connected network with layers of {sizes} neurons (the input first), "
+        f"{biases}. Each layer computes:",
+    ]
+    for l, (s, act) in enumerate(zip(symbols, problem.activations)):
+        below = "x" if l == 0 else _tex(symbols[l - 1].post)
+        bias = f" + {_tex(s.biases)}" if problem.biases is not None else ""
+        fn = act.function.board
+        lines.append(
+            rf"\[ {_tex(s.pre)} = {_tex(s.weights)}\,{below}{bias}, \qquad "
+            rf"{_tex(s.post)} = {fn}({_tex(s.pre)}), \qquad {act.latex} \]"
+        )
+    eta = exact(problem.learning_rate)
+    lines += [
+        "The loss, with the target $o^*$:",
+        rf"\[ {problem.loss.latex} \]",
+        rf"The learning rate is $\eta = {eta}$.",
+        "",
+    ]
+    return lines
+
+
+def _givens(problem: Problem, d: int) -> list[str]:
+    symbols = layer_symbols(problem.layers)
+    lines = [*_given("x", problem.x, d), *_given("o^*", problem.target, d)]
+    for l, s in enumerate(symbols):
+        lines += _given(_tex(s.weights), problem.weights[l], d)
+        if problem.biases is not None:
+            lines += _given(_tex(s.biases), problem.biases[l], d)
+    return [*lines, ""]
+
+
+def _given(symbol: str, value: np.ndarray, d: int) -> list[str]:
+    """A vector as a column, a matrix as a matrix; a row too wide for the page as text that
+    wraps, row by row."""
+    rows = np.atleast_2d(value)
+    cells = [[number(float(v), d) for v in row] for row in rows]
+    if rows.shape[1] <= WIDE:
+        body = r" \\ ".join(" & ".join(row) for row in cells)
+        transpose = "^T" if value.ndim == 1 else ""
+        return [rf"\[ {symbol} = \begin{{bmatrix}} {body} \end{{bmatrix}}{transpose} \]"]
+    lines = []
+    for j, row in enumerate(cells, 1):
+        name = symbol if value.ndim == 1 else rf"{symbol}_{{{j},\cdot}}"
+        numbers = r",\allowbreak\ ".join(row)
+        lines.append(rf"\noindent ${name} = ({numbers})$\par")
+    return lines
+
+
+def asked(problem: Problem) -> list[Quantity]:
+    """What the sheet asks for, in the lecture's order: what the worked solution works out on
+    a line of its own, so the loss but not its terms, and dL/du but not f'(u) (which it writes
+    inside dL/du); dL/do only where the output's delta is not simply o - o*."""
+    top = len(problem.weights) - 1
+    return [
+        q
+        for q in plan(problem).quantities
+        if q.kind in ASKED and not (q.key == ("grad_post", top) and fused(problem))
+    ]
+
+
+def _asked(problem: Problem) -> list[str]:
+    """What to work out, phase by phase, each with its shape."""
+    lecture = plan(problem)
+    phases: dict[str, list[str]] = {}
+    for q in asked(problem):
+        phase = lecture.boards[q.step].phase
+        phases.setdefault(phase, []).append(f"${_symbol(problem, q.key)}$ ({_shape(q.shape)})")
+    lines = [r"\begin{enumerate}"]
+    for phase, items in phases.items():
+        lines.append(rf"\item \textbf{{{PHASES[phase]}.}} " + ", ".join(items) + ".")
+    return [*lines, r"\end{enumerate}"]
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    if not shape:
+        return "one number"
+    if len(shape) == 1:
+        return "1 number" if shape[0] == 1 else f"{shape[0]} numbers"
+    return rf"${shape[0]} \times {shape[1]}$"
+
+
+def _symbol(problem: Problem, key: tuple) -> str:
+    """A quantity's symbol in LaTeX, as the worked solution writes it."""
+    kind = key[0]
+    fixed = {"x": "x", "target": "o^*", "loss": r"\mathcal{L}", "loss_terms": r"\mathcal{L}_k"}
+    if kind in fixed:
+        return fixed[kind]
+    l, names = key[1], layer_symbols(problem.layers)[key[1]]
+    if kind == "slope":
+        return f"{problem.activations[l].function.board}'({_tex(names.pre)})"
+    if kind.startswith("grad_"):
+        return _d(_symbol(problem, (kind[5:], l)))
+    if kind.endswith("_new"):
+        return rf"{{{_symbol(problem, (kind[:-4], l))}}}^{{\text{{new}}}}"
+    return _tex(getattr(names, kind))
 
 
 def _escape(plain: str) -> str:
@@ -141,3 +312,82 @@ _SPECIAL = {c: f"${math}$" for c, math in zip(_PAIRS[::2], _PAIRS[1::2])} | {
 }
 # The T1 fonts' ligatures that print other characters: -- ---, `` '', ,, << >>, !` ?`.
 _LIGATURE = re.compile(r"([-`',<>])(?=\1)|([!?])(?=`)")
+
+
+# --- the marked sheet ---------------------------------------------------------------------------
+
+MARK_WORDS = {"correct": "✓ correct", "carried": "↻ carried", "wrong": "✗ wrong"}
+_MARK_LATEX = {
+    "correct": r"\textcolor{green}{$\checkmark$ correct}",
+    "carried": r"\textcolor{blue}{$\circlearrowright$ carried}",
+    "wrong": r"\textcolor{red}{$\times$ wrong}",
+}
+
+
+def _marked_rows(sheet: AnswerSheet, report: Report):
+    """(label, given as written, item) of each mark, by neuron: dL/dv_21 (h2 ← x1)."""
+    by_symbol = {q.name: q for q in plan(sheet.problem).quantities}
+    by_symbol |= {symbol: by_symbol[name] for name, symbol in sheet.written_as.items()}
+    for item in report.items:
+        q = by_symbol[item.symbol]
+        index = tuple(k - 1 for k in item.index)
+        written = sheet.decimals.get(q.name)
+        decimals = None if written is None else int(np.asarray(written)[index])
+        given = exact(item.given) if decimals is None else f"{item.given:.{decimals}f}"
+        if float(given) != item.given:
+            given = exact(item.given)
+        yield element_label(q, index, sheet.problem.layers, item.symbol), given, item
+
+
+def marked_markdown(sheet: AnswerSheet, report: Report) -> str:
+    """The marking sheet to print or file: the score first, then every answer with its mark,
+    and under each wrong one its correct working, typeset ($$…$$)."""
+    title = sheet.problem.title or "-".join(map(str, sheet.problem.layers)) + " network"
+    lines = [f"# Marked: {text.markdown(title)}", ""]
+    if sheet.student:
+        lines += [f"Student: {text.markdown(sheet.student)}", ""]
+    lines += [f"**{report.headline()}**", "", f"Tolerance: `{report.tolerance}`", ""]
+    for label, given, item in _marked_rows(sheet, report):
+        line = f"- `{label} = {given}`: **{MARK_WORDS[item.status]}**"
+        if item.status != "correct":
+            line += f", expected `{number(item.expected, 4)}`"
+        if item.status == "carried":
+            line += f"; from your own answers it is `{number(item.follow_through, 4)}`"
+            line += f" (`{item.note}`)"
+        lines.append(line)
+        if item.status == "wrong" and item.working:
+            lines += ["", "  $$", f"  {item.working}", "  $$", ""]
+    return "\n".join(lines) + "\n"
+
+
+def marked_latex(sheet: AnswerSheet, report: Report) -> str:
+    """The same marking sheet as a standalone document that pdflatex compiles."""
+    title = sheet.problem.title or "-".join(map(str, sheet.problem.layers)) + " network"
+    lines = [
+        PREAMBLE + "\\usepackage{color}\n",
+        rf"\title{{Marked: {_escape(title)}}}",
+        rf"\author{{{_escape(sheet.student)}}}" if sheet.student else r"\author{}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        rf"\noindent\textbf{{{_escape(report.headline())}}}\\",
+        rf"Tolerance: {_escape(str(report.tolerance))}",
+    ]
+    rows = list(_marked_rows(sheet, report))
+    if rows:
+        lines.append(r"\begin{itemize}")
+    for label, given, item in rows:
+        line = rf"\item {_escape(f'{label} = {given}')}: {_MARK_LATEX[item.status]}"
+        if item.status != "correct":
+            line += f", expected {_escape(number(item.expected, 4))}"
+        if item.status == "carried":
+            line += _escape(
+                f"; from your own answers it is {number(item.follow_through, 4)} ({item.note})"
+            )
+        lines.append(line)
+        if item.status == "wrong" and item.working:
+            lines.append(rf"\[ {item.working} \]")
+    if rows:
+        lines.append(r"\end{itemize}")
+    lines.append(r"\end{document}")
+    return "\n".join(lines) + "\n"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import gc
 import re
+from dataclasses import replace
 from functools import cache, partial, wraps
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
@@ -36,9 +36,10 @@ from nnviz.plots.network import MODES, default_mode, figure
 from nnviz.teaching import worksheet
 from nnviz.teaching.lesson import Step, step_count
 from nnviz.ui import computed, say
+from nnviz.ui import grid as cells
 from nnviz.ui.check import check_tab
 from nnviz.ui.downloads import export_buttons
-from nnviz.ui.files import SHARED, files_sidebar, first_lecture
+from nnviz.ui.files import SHARED, exercise, files_sidebar, first_lecture
 from nnviz.ui.gradcheck import gradient_tab
 from nnviz.ui.quiz import QUIZ, hidden, quiz
 from nnviz.ui.state import Lecture, on_screen, with_values
@@ -50,6 +51,7 @@ PRESET_LABELS = {
 }
 FOLLOW = "follow the step"
 TABS = ("Lecture", "Train", "Gradient check", "Check answers")
+WORKED_OUT = ("Train", "Gradient check")  # what an exercise hides: they show every answer
 # the page's keyed fragments: the stepper, the weight grids, the x, o* and η grids, the sidebar's
 STEPPER, WEIGHTS, DATA, NETWORK = "stepper", "weights", "data", "architecture"
 DATA_GRIDS = ("x", "target", "learning_rate")
@@ -72,16 +74,21 @@ def main() -> None:
         files_sidebar(lecture)
     # Only the open tab runs: a click on Next need not mark a big answer sheet, or draw the
     # curves of a run, in tabs nobody is looking at.
-    lecture_tab, train, gradients, marking_tab = st.tabs(list(TABS), key="tab", on_change="rerun")
-    if lecture_tab.open:
-        with lecture_tab:
+    names = [t for t in TABS if not (exercise() and t in WORKED_OUT)]
+    tabs = dict(zip(names, st.tabs(names, key="tab", on_change="rerun")))
+    if tabs["Lecture"].open:
+        with tabs["Lecture"]:
             _stepper()
             _editors()
-    for tab, body in ((train, train_tab), (gradients, gradient_tab), (marking_tab, check_tab)):
-        if tab.open:
-            with tab:
+    for name, body in (("Train", train_tab), ("Gradient check", gradient_tab)):
+        if name in tabs and tabs[name].open:
+            with tabs[name]:
                 _notices(lecture)  # where the student is: a file opened from the sidebar
                 body(lecture)
+    if tabs["Check answers"].open:
+        with tabs["Check answers"]:
+            _notices(lecture)
+            check_tab(lecture, solutions=not exercise())
     _settled()
 
 
@@ -161,7 +168,9 @@ def _stepper() -> None:
     if lecture.problem.title:
         say.title(lecture.problem.title)
     quizzing, known = bool(st.session_state.get(QUIZ)), ("loss",) in current.reveals
-    if quizzing:  # never while the quiz asks for it, or has yet to
+    if exercise():  # homework: the page works nothing out
+        with_loss = False
+    elif quizzing:  # never while the quiz asks for it, or has yet to
         with_loss = known and ("loss",) not in hidden(lecture, shown.p)
     else:  # once the lecture has worked it out, or from the second iteration on
         with_loss = known or lecture.number > 1
@@ -173,15 +182,24 @@ def _stepper() -> None:
 
     left, right = st.columns([1, 1])
     with right:
-        if st.toggle("Quiz", key=QUIZ, help="Predict each new value before it is shown"):
+        if exercise():
+            st.caption(
+                "An exercise: each step shows its formula, for you to work out the numbers. "
+                "Check them in the Check answers tab."
+            )
+            current = replace(shown.lesson[0], title=current.title, equations=current.equations[:1])
+        elif st.toggle("Quiz", key=QUIZ, help="Predict each new value before it is shown"):
             current = quiz(lecture, shown.p, shown.lesson)  # its new values hidden until answered
     with left:
         _network_figure(lecture, shown, current)
     with right:
         for equation in current.equations:
             st.latex(equation)
-        if quizzing:  # it holds every answer
-            st.caption("The worked solution is hidden while the quiz is on.")
+        if quizzing or exercise():  # it holds every answer
+            st.caption(
+                "The worked solution is hidden "
+                + ("in an exercise." if exercise() else "while the quiz is on.")
+            )
         else:
             _worked_solution(shown.p)
 
@@ -215,7 +233,10 @@ def _buttons(lecture: Lecture, p: Iteration, with_loss: bool) -> None:
 
 def _network_figure(lecture: Lecture, shown: computed.Computed, current: Step) -> None:
     """The network, coloured as the step wants it or as chosen, with its downloads."""
-    choice = st.radio("Edge colours", [FOLLOW, *MODES], horizontal=True, key="colour_mode")
+    if exercise():  # the weights alone: a gradient's colour and hover would give it away
+        choice = MODES[0]
+    else:
+        choice = st.radio("Edge colours", [FOLLOW, *MODES], horizontal=True, key="colour_mode")
     mode = default_mode(current) if choice == FOLLOW else choice
     if current is shown.lesson[lecture.step]:
         network = shown.figure(lecture.step, mode)
@@ -315,10 +336,10 @@ def _grid(grid) -> None:
     name, symbol, values, rows, cols = grid
     st.markdown(f"**{symbol}**")
     st.data_editor(
-        pd.DataFrame(values, index=rows, columns=cols),
+        cells.frame(cells.board(values), rows, cols),
         key=editor_key(_grid_key(name), st.session_state.lecture),
         disabled=["_index"],  # the neurons' names are labels, not values
-        column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in cols},
+        column_config=cells.columns(cols),
         on_change=_edited,
     )
 
@@ -332,39 +353,22 @@ def _edited() -> None:
     lecture.edit_error = None
     for name, symbol, values, rows, cols in _grids(problem):
         state = st.session_state.get(editor_key(_grid_key(name), lecture))
-        new = _with_edits(values, state["edited_rows"] if state else {}, cols)
+        is_matrix = name[0] == "weights"
+        where = np.atleast_2d(_cell_names(symbol, rows, cols, is_matrix))
+        edits = state["edited_rows"] if state else {}
+        new, _, bad = cells.read(values, cells.board(values), edits, cols, where.__getitem__)
+        if bad:
+            lecture.edit_error = bad
+            break
         if np.array_equal(new, values):
             continue
-        is_matrix = name[0] == "weights"
         try:
-            problem = with_values(
-                problem,
-                name,
-                new if is_matrix else new[0],
-                _cell_names(symbol, rows, cols, is_matrix),
-            )
+            problem = with_values(problem, name, *(new, where) if is_matrix else (new[0], where[0]))
             lecture.edit(problem)
         except ProblemError as e:
             lecture.edit_error = str(e)
             break
     _redraw(lecture.revs, WEIGHTS, DATA)
-
-
-def _with_edits(values: np.ndarray, edited_rows: dict, cols: list[str]) -> np.ndarray:
-    """The grid's values with its edits ({row: {column: value}}, as the browser sends them): an
-    emptied cell, or one that is no number, is NaN, as Streamlit's own table of them has it."""
-    new = np.array(values, dtype=float)
-    where = {c: i for i, c in enumerate(cols)}
-    for row, changes in edited_rows.items():
-        for column, value in changes.items():
-            i = where.get(column)
-            if i is None or not 0 <= int(row) < len(new):
-                continue
-            try:
-                new[int(row), i] = np.nan if value is None else float(value)
-            except (TypeError, ValueError, OverflowError):
-                new[int(row), i] = np.nan
-    return new
 
 
 def _cell_names(symbol, rows, cols, is_matrix) -> np.ndarray:

@@ -3,29 +3,37 @@ examiner would, with the working beside each mistake."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz.core.notation import element_name
-from nnviz.core.problem import Problem, shipped
+from nnviz.core.notation import number
+from nnviz.core.problem import Problem, dumps, shipped
+from nnviz.core.text import markdown
+from nnviz.teaching import worksheet
 from nnviz.teaching.grading import (
-    ATOL,
     GIVEN,
-    RTOL,
     AnswerError,
     AnswerSheet,
     Report,
     Tolerance,
+    decimals_of,
     mark,
     quantities,
     read_answers,
+    sheet_dict,
 )
+from nnviz.teaching.quantities import Quantity, element_label, neurons
 from nnviz.teaching.reading import TEXT_SUFFIXES, Reading, read_text
 from nnviz.ui import computed, say
+from nnviz.ui import grid as cells
 from nnviz.ui.state import Lecture, Marking
 
 MARKS = {"correct": "✓ correct", "carried": "↻ carried", "wrong": "✗ wrong"}
+MIME = {"json": "application/json", "md": "text/markdown", "tex": "text/x-tex"}
+COLOURS = {"correct": "green", "carried": "orange", "wrong": "red"}
 MARKED = "marks"  # what computed.kept calls the marks of the sheet on screen
 PAGE = 50  # marks shown at a time for one quantity: a 64x64 layer has 4,096
 
@@ -68,25 +76,54 @@ def _clear():
     _marking().clear()
 
 
-def check_tab(lecture: Lecture) -> None:
+def check_tab(lecture: Lecture, solutions: bool = True) -> None:
+    """`solutions`: the expected values and the working of each mistake; an exercise gives the
+    marks alone."""
     marking = _marking()
     sheet = marking.sheet_for(_marked_against(lecture, marking))
     score = st.empty()  # at the top, once the tables below are marked
-    atol, rtol = _sheet_controls(marking)
+    tolerance = _sheet_controls(marking, sheet)
     if sheet.problem.title:
         say.title(sheet.problem.title)
-    answers, slots = _answer_tables(sheet, marking.rev)
-    report, by_symbol = _marked(sheet.problem, answers, atol, rtol)
+    typed, slots = _answer_tables(sheet, marking.rev)
+    report, by_name = _marked(typed, tolerance)
     for q, slot in slots:
-        items = by_symbol.get(q.name)
+        items = by_name.get(q.name)
         if items:
             with slot:
-                _marks(items, f"marks_page_{q.name}_r{marking.rev}")
-    s = report.summary()
-    score.subheader(
-        f"{s['graded']} answers: {s['correct']} correct, {s['carried']} carried "
-        f"forward, {s['wrong']} wrong"
-    )
+                _marks(
+                    items, q, sheet.problem.layers, f"marks_page_{q.name}_r{marking.rev}", solutions
+                )
+    _sheet_downloads(typed, tolerance, solutions)
+    score.subheader(report.headline())
+
+
+def _sheet_downloads(sheet: AnswerSheet, tolerance: Tolerance, solutions: bool) -> None:
+    """The answers as typed, as a sheet to upload again; a blank sheet of this network to fill
+    in; and the marked sheet to print. Each is written on the click."""
+    marked = replace(sheet, tolerance=tolerance)
+    st.markdown("**Download**")
+    report = lambda: _marked(marked, tolerance)[0]  # noqa: E731
+    downloads = (
+        ("These answers", lambda: dumps(sheet_dict(marked)) + "\n", "answers.json"),
+        (
+            "A blank sheet",
+            lambda: dumps(sheet_dict(replace(marked, answers={}), every=True)) + "\n",
+            "blank-sheet.json",
+        ),
+        ("Marked (Markdown)", lambda: worksheet.marked_markdown(marked, report()), "marked.md"),
+        ("Marked (LaTeX)", lambda: worksheet.marked_latex(marked, report()), "marked.tex"),
+    )[: None if solutions else 2]  # the marked sheets hold the working
+    for column, (label, write, name) in zip(st.columns(len(downloads)), downloads):
+        column.download_button(
+            label,
+            write,
+            name,
+            MIME[name.rpartition(".")[2]],
+            key=f"sheet_{name}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
 
 
 def _marked_against(lecture: Lecture, marking: Marking) -> Problem:
@@ -113,9 +150,9 @@ def _marked_against(lecture: Lecture, marking: Marking) -> Problem:
     return lecture.loaded
 
 
-def _sheet_controls(marking: Marking) -> tuple[float, float]:
-    """The upload box, the demo and clear buttons, the tolerances, and what the last of them
-    said. Returns the tolerances."""
+def _sheet_controls(marking: Marking, sheet: AnswerSheet) -> Tolerance:
+    """The upload box, the demo and clear buttons, the tolerance, and what the last of them
+    said. Returns the tolerance: the sheet's own until it is changed here."""
     st.markdown(
         "Type your answers into the tables (leave a cell empty for a blank), or upload "
         "an answer sheet. Each answer is marked **correct**, **carried** (wrong, but "
@@ -130,8 +167,8 @@ def _sheet_controls(marking: Marking) -> tuple[float, float]:
     )
     middle.button("Load the seed demo", key="check_demo", on_click=_load_demo)
     middle.button("Clear", key="check_clear", on_click=_clear)
-    atol = right.number_input("atol", min_value=0.0, value=ATOL, format="%.4f", key="atol")
-    rtol = right.number_input("rtol", min_value=0.0, value=RTOL, format="%.4f", key="rtol")
+    with right:
+        tolerance = _tolerance(sheet.tolerance or Tolerance(), marking.rev)
     if marking.message:
         say.info(marking.message)
         marking.message = None
@@ -140,7 +177,30 @@ def _sheet_controls(marking: Marking) -> tuple[float, float]:
         marking.error = None
     if marking.reading:
         _what_was_read(marking.reading)
-    return atol, rtol
+    return tolerance
+
+
+def _tolerance(start: Tolerance, rev: int) -> Tolerance:
+    """Within atol or rtol, or right to the decimals the student wrote (spec section 10)."""
+    digits = st.radio(
+        "Right when",
+        [False, True],
+        index=int(start.digits),
+        format_func=lambda d: "to the decimals written" if d else "within atol or rtol",
+        key=f"tolerance_r{rev}",
+    )
+    if digits:
+        least = st.number_input(
+            "at least this many decimals", 0, 15, start.min_decimals or 0, key=f"decimals_r{rev}"
+        )
+        return Tolerance(min_decimals=int(least))
+    atol = st.number_input(
+        "atol", min_value=0.0, value=start.atol, format="%.4f", key=f"atol_r{rev}"
+    )
+    rtol = st.number_input(
+        "rtol", min_value=0.0, value=start.rtol, format="%.4f", key=f"rtol_r{rev}"
+    )
+    return Tolerance(atol, rtol)
 
 
 def _what_was_read(reading: Reading) -> None:
@@ -165,53 +225,97 @@ def _what_was_read(reading: Reading) -> None:
         )
 
 
-def _answer_tables(sheet: AnswerSheet, rev: int) -> tuple[dict, list]:
-    """A table for each quantity the student answers, holding the sheet's answers, and beside
-    it a slot for its marks. Returns the answers as typed now, and (quantity, slot) pairs."""
-    answers = dict(sheet.answers)
+def _answer_tables(sheet: AnswerSheet, rev: int) -> tuple[AnswerSheet, list]:
+    """A table for each quantity the student answers, holding the sheet's answers as written,
+    and beside it a slot for its marks. Returns the sheet as typed now, with the decimals of
+    each typed number, and (quantity, slot) pairs. A cell that is no number is named, and
+    keeps its last good value."""
+    answers, decimals = dict(sheet.answers), dict(sheet.decimals)
+    layers = sheet.problem.layers
     slots = []
     for q in quantities(sheet.problem):
         if q.kind in GIVEN:
             continue
-        grid = np.atleast_2d(answers.get(q.name, np.full(q.shape, np.nan)))
+        given = np.atleast_2d(answers.get(q.name, np.full(q.shape, np.nan)))
+        texts = cells.as_written(given, decimals.get(q.name))
+        rows, cols = _axes(q, layers)
+        key = answer_key(q.name, rev, sheet.problem)
         label, marks = st.columns([3, 2])
         with label:
             st.markdown(f"**{q.name}**")
-            edited = st.data_editor(
-                pd.DataFrame(grid, columns=[f"{c + 1}" for c in range(grid.shape[1])]),
-                key=answer_key(q.name, rev, sheet.problem),
-                hide_index=q.shape == (),
+            st.data_editor(
+                cells.frame(texts, rows, cols),
+                key=key,
+                hide_index=len(q.shape) < 2,
+                disabled=["_index"],
+                column_config=cells.columns(cols),
             )
-        typed = edited.to_numpy(dtype=float, na_value=np.nan).reshape(q.shape)
-        if not np.all(np.isnan(typed)):
-            answers[q.name] = typed
-        else:
+            state = st.session_state.get(key)
+            new, typed, bad = cells.read(
+                given,
+                texts,
+                state["edited_rows"] if state else {},
+                cols,
+                lambda at, q=q: element_label(q, at[2 - len(q.shape) :], layers),
+                blank=True,
+            )
+            if bad:
+                say.error(f"{bad}. It keeps its last good value.")
+        written = _decimals(given, decimals.get(q.name))
+        for at, text in typed.items():
+            written[at] = decimals_of(text)
+        if np.isnan(new).all():
             answers.pop(q.name, None)
+        else:
+            answers[q.name] = new.reshape(q.shape)
+            decimals[q.name] = written.reshape(q.shape)
         slots.append((q, marks))
-    return answers, slots
+    return replace(sheet, answers=answers, decimals=decimals), slots
 
 
-def _marked(problem: Problem, answers: dict, atol: float, rtol: float) -> tuple[Report, dict]:
-    """The report, and its items by symbol, kept while the problem, the answers and the
-    tolerances stay the same: a sheet of 60,000 answers takes seconds to mark, and every click
-    anywhere on the page reruns this tab."""
-    fingerprint = [(name, a.tobytes()) for name, a in answers.items()]
+def _axes(q: Quantity, layers) -> tuple[list[str], list[str]]:
+    """A table's rows and columns, by neuron: a weight's row is the neuron it leads to, its
+    column (← x1) the one it comes from; a vector's columns are its layer's neurons."""
+    axes = neurons(q, layers)
+    if len(axes) == 2:
+        return axes[0], [f"← {c}" for c in axes[1]]
+    return [q.name], axes[0] if axes else [q.name]
+
+
+def _decimals(given: np.ndarray, written) -> np.ndarray:
+    if written is not None:
+        return np.array(np.atleast_2d(written), dtype=int)
+    return np.vectorize(lambda v: 0 if np.isnan(v) else decimals_of(v), otypes=[int])(given)
+
+
+def _marked(sheet: AnswerSheet, tolerance: Tolerance) -> tuple[Report, dict]:
+    """The report, and its items by symbol, kept while the sheet and the tolerance stay the
+    same: a sheet of 60,000 answers takes seconds to mark, and every click anywhere on the page
+    reruns this tab."""
+    fingerprint = [
+        (name, a.tobytes(), sheet.decimals.get(name, np.zeros(0)).tobytes())
+        for name, a in sheet.answers.items()
+    ]
     return computed.kept(
-        MARKED, (problem, atol, rtol, fingerprint), lambda: _mark(problem, answers, atol, rtol)
+        MARKED,
+        (sheet.problem, tolerance, sheet.delta, tuple(sheet.written_as.items()), fingerprint),
+        lambda: _mark(sheet, tolerance),
     )
 
 
-def _mark(problem: Problem, answers: dict, atol: float, rtol: float) -> tuple[Report, dict]:
-    report = mark(AnswerSheet(problem, answers), tolerance=Tolerance(atol, rtol))
-    by_symbol = {}
+def _mark(sheet: AnswerSheet, tolerance: Tolerance) -> tuple[Report, dict]:
+    report = mark(sheet, tolerance=tolerance)
+    written = {symbol: name for name, symbol in sheet.written_as.items()}  # delta_z: dL/dz
+    by_name = {}
     for item in report.items:
-        by_symbol.setdefault(item.symbol, []).append(item)
-    return report, by_symbol
+        by_name.setdefault(written.get(item.symbol, item.symbol), []).append(item)
+    return report, by_name
 
 
-def _marks(items, page_key: str) -> None:
-    """One row an answer, its mark in a symbol and a word, with the working or the reason
-    beside it; PAGE rows at a time. (Not coloured by a pandas Styler: that costs some 45 ms a
+def _marks(items, q: Quantity, layers, page_key: str, solutions: bool) -> None:
+    """One row an answer, named by its neurons, its mark in a symbol and a word, with what a
+    carried one follows from; then each wrong answer's working, typeset, under a mark in
+    colour. PAGE rows at a time. (Not coloured by a pandas Styler: that costs some 45 ms a
     table, on every rerun, for each of a sheet's dozens of tables.)"""
     if len(items) > PAGE:
         pages = -(-len(items) // PAGE)
@@ -221,24 +325,28 @@ def _marks(items, page_key: str) -> None:
             f"{len(items):,} answers; rows {start + 1:,} to {min(start + PAGE, len(items)):,}"
         )
         items = items[start : start + PAGE]
-    rows = pd.DataFrame(
-        [
-            {
-                "answer": element_name(i.symbol, i.index),
-                "given": i.given,
-                "expected": i.expected,
-                "mark": MARKS[i.status],
-                "working": i.note,
-            }
-            for i in items
+    labels = [element_label(q, tuple(k - 1 for k in i.index), layers, i.symbol) for i in items]
+    given = cells.as_written([i.given for i in items])[0]
+    rows = {"answer": labels, "given": given, "mark": [MARKS[i.status] for i in items]}
+    if solutions:
+        rows["expected"] = [number(i.expected, 4) for i in items]
+        rows["from your answers"] = [
+            "" if i.follow_through is None else number(i.follow_through, 4) for i in items
         ]
-    )
+        rows["working"] = [i.note for i in items]
+    else:  # what a carried answer follows from is the student's own
+        rows["working"] = [i.note if i.status == "carried" else "" for i in items]
     st.dataframe(
-        rows,
+        pd.DataFrame(rows),
         hide_index=True,
         column_config={
-            "given": st.column_config.NumberColumn(format="%.4f"),
-            "expected": st.column_config.NumberColumn(format="%.4f"),
-            "working": st.column_config.TextColumn(width="large"),
+            c: st.column_config.TextColumn(alignment="right")
+            for c in ("given", "expected", "from your answers")
         },
     )
+    counts = {s: sum(i.status == s for i in items) for s in MARKS}
+    st.markdown(" · ".join(f":{COLOURS[s]}[{n} {MARKS[s]}]" for s, n in counts.items() if n))
+    for label, typed, item in zip(labels, given, items):
+        if solutions and item.status == "wrong" and item.working:
+            st.markdown(f":{COLOURS['wrong']}[{MARKS['wrong']}: {markdown(f'{label} = {typed}')}]")
+            st.latex(item.working)

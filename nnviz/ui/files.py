@@ -13,6 +13,13 @@ from nnviz.files import share
 from nnviz.ui.state import Lecture
 
 SHARED = "shared"  # session-state key: the (problem, step) the address bar holds, if any
+EXERCISE = "exercise"  # session-state key: opened from an exercise link, for homework
+
+
+def exercise() -> bool:
+    """Homework from an exercise link: the page works nothing out for the student. It hides,
+    it does not lock: the link without its mode shows everything."""
+    return bool(st.session_state.get(EXERCISE))
 
 
 def first_lecture() -> Lecture:
@@ -22,6 +29,7 @@ def first_lecture() -> Lecture:
     if link is None:
         return Lecture([preset("seed")])
     lecture = Lecture([link.problem], step=link.step, notice=link.notice, updates=[link.iteration])
+    st.session_state[EXERCISE] = link.exercise
     if link.notice:
         st.query_params.clear()  # the address bar must not keep a link that did not open
     else:
@@ -53,9 +61,32 @@ def files_sidebar(lecture: Lecture) -> None:
         on_change=_open,
         args=(f"problem_upload_r{lecture.uploads}",),
     )
-    st.button("Share link", key="share", on_click=_share, width="stretch", icon=":material/link:")
+    st.button(
+        "Exercise link" if exercise() else "Share link",
+        key="share",
+        on_click=_share,
+        args=(exercise(),),
+        width="stretch",
+        icon=":material/link:",
+    )
+    if not exercise():
+        st.button(
+            "Exercise link",
+            key="share_exercise",
+            on_click=_share,
+            args=(True,),
+            width="stretch",
+            icon=":material/assignment:",
+            help="For homework: this network, with the solutions, the Train and Gradient "
+            "check tabs and the worked-solution downloads hidden",
+        )
     if st.session_state.get(SHARED):
-        st.caption("The address bar now holds this network at this step. Copy it from here:")
+        st.caption(
+            "The address bar now holds an exercise link: this network as homework, with the "
+            "solutions hidden. Copy it from here:"
+            if st.query_params.get(share.MODE) == share.EXERCISE
+            else "The address bar now holds this network at this step. Copy it from here:"
+        )
         query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
         st.code(f"{_base_url()}?{query}", language=None, wrap_lines=True)
 
@@ -75,9 +106,9 @@ def _open(key: str) -> None:
         st.session_state.lecture.open(upload.name, upload.getvalue())  # and the box empty again
 
 
-def _share() -> None:
+def _share(as_exercise: bool) -> None:
     lecture: Lecture = st.session_state.lecture
-    query = share.query(lecture.problem, lecture.step, lecture.number - 1)
+    query = share.query(lecture.problem, lecture.step, lecture.number - 1, as_exercise)
     if len(query[share.PARAM]) > share.MAX_LINK:
         lecture.refusal = (
             f"This network is too large for a link ({len(query[share.PARAM]):,} characters; "

@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from nnviz.core.engine import Iteration
-from nnviz.core.notation import element_name
+from nnviz.core.notation import number
 from nnviz.teaching.grading import Tolerance, decimals_of
 from nnviz.teaching.lesson import Step
-from nnviz.teaching.quantities import Quantity, plan, value_of
+from nnviz.teaching.quantities import Quantity, element_label, neurons, plan, value_of
+from nnviz.ui import grid as cells
+from nnviz.ui import say
 from nnviz.ui.state import Lecture
 
 # dL/db is dL/du again, and b_new follows from it; L_k and f'(u) are steps on the way
@@ -24,6 +25,12 @@ QUIZ = "quiz_mode"  # the toggle's key
 def quiz_key(name: str, lecture: Lecture) -> str:
     """A prediction grid's key: one per quantity, step and iteration."""
     return f"quiz_{name}_{lecture.iteration}_{lecture.step}_r{lecture.rev}"
+
+
+def _columns(q: Quantity, layers) -> list[str]:
+    """A vector's cells by neuron; the loss's one cell by its name."""
+    axes = neurons(q, layers)
+    return axes[0] if axes else [q.name]
 
 
 def questions(p: Iteration, k: int) -> list[Quantity]:
@@ -62,30 +69,47 @@ def quiz(lecture: Lecture, p: Iteration, lesson: list[Step]) -> Step:
             st.markdown(line)
         return current
     st.markdown("**Your prediction** (leave a cell empty to skip it):")
-    grids = {}
+    typed = {}
+    layers = p.problem.layers
     for q in asked:
-        shape = q.shape or (1,)
-        frame = pd.DataFrame(
-            np.full((1, shape[0]) if len(shape) == 1 else shape, np.nan),
-            columns=[f"{c + 1}" for c in range(shape[-1])],
-        )
+        blank = np.full((1, *q.shape)[-2:] if q.shape else (1, 1), np.nan)
+        rows, cols = neurons(q, layers) if len(q.shape) == 2 else ([q.name], _columns(q, layers))
+        grid = quiz_key(q.name, lecture)
         st.markdown(q.name)
-        grids[q.name] = (q, st.data_editor(frame, key=quiz_key(q.name, lecture), hide_index=True))
+        st.data_editor(
+            cells.frame(cells.board(blank), rows, cols),
+            key=grid,
+            hide_index=len(q.shape) < 2,
+            disabled=["_index"],
+            column_config=cells.columns(cols),
+        )
+        state = st.session_state.get(grid)
+        values, written, bad = cells.read(
+            blank,
+            cells.board(blank),
+            state["edited_rows"] if state else {},
+            cols,
+            lambda at, q=q: element_label(q, at[2 - len(q.shape) :], layers),
+            blank=True,
+        )
+        if bad:
+            say.error(f"{bad}. It is not marked.")
+        typed[q.name] = (q, values.reshape(q.shape), written)
     if st.button("Check my prediction", key="quiz_check"):
         lines = []
-        for q, frame in grids.values():
-            typed = frame.to_numpy(dtype=float, na_value=np.nan).reshape(q.shape)
+        for q, values, written in typed.values():
             truth = value_of(p, q.key)
-            for index, value in np.ndenumerate(typed):
+            for index, value in np.ndenumerate(values):
                 if np.isnan(value):
                     continue
-                right = bool(Tolerance().right(value, truth[index], decimals_of(value)))
+                text = written[(0, 0, *index)[-2:]]
+                right = bool(Tolerance().right(value, truth[index], decimals_of(text)))
                 score[0] += right
                 score[1] += 1
-                name = element_name(q.name, tuple(i + 1 for i in index))
+                name = element_label(q, index, layers)
                 lines.append(
-                    f"{'✓ right' if right else '✗ wrong'}, {name}: you said {value:g}, "
-                    f"it is {truth[index]:.4f}"
+                    f"{'✓ right' if right else '✗ wrong'}, {name}: you said {text}, "
+                    f"it is {number(truth[index], 4)}"
                 )
         done[key] = lines or ["Nothing typed: here are the values."]
         st.rerun()
