@@ -8,6 +8,8 @@ from conftest.py.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -111,3 +113,23 @@ def test_a_prediction_with_a_decimal_comma_is_marked_right(app: Page):
     expect(app.get_by_text("✓ right, u_2: you said -1,5, it is -1.5000")).to_be_visible(
         timeout=TIMEOUT_MS
     )
+
+
+def test_homework_is_marked_against_the_problem_as_set(app: Page):
+    """In iteration 2 the weights on screen are the update's; the seed's u is still right."""
+    for _ in range(11):
+        app.get_by_role("button", name="Next ▶").click()
+        wait_idle(app)
+    expect(app.get_by_text(re.compile(r"^Iteration 2"))).to_be_visible()
+    panel = tab(app, "Check answers")
+    wait_idle(app)
+    expect(
+        panel.get_by_text(
+            "Marking against: the problem as set (Problem 1: 3-4-2, ELU hidden layer, softmax "
+            "output), iteration 1.",
+            exact=True,
+        )
+    ).to_be_visible()
+    for j, value in enumerate(["2", "-1.5", "4.7", "0.2"]):  # u = v x of the seed, typed
+        type_into(app, "u", 0, j, "", value, index=False)
+    expect(panel.get_by_text("4 answers: 4 correct, 0 carried forward, 0 wrong")).to_be_visible()

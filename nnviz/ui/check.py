@@ -340,8 +340,11 @@ def _marks(items, q: Quantity, layers, page_key: str, solutions: bool) -> None:
         pd.DataFrame(rows),
         hide_index=True,
         column_config={
-            c: st.column_config.TextColumn(alignment="right")
-            for c in ("given", "expected", "from your answers")
+            **{
+                c: st.column_config.TextColumn(alignment="right")
+                for c in ("given", "expected", "from your answers")
+            },
+            "working": st.column_config.TextColumn(width="large"),  # typeset in full below
         },
     )
     counts = {s: sum(i.status == s for i in items) for s in MARKS}
