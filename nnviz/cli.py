@@ -496,6 +496,13 @@ def _generate(args) -> str:
         raise UsageError(f"--out {_shown(args.out)} is a file; expected a folder")
     if args.moodle is not None and os.path.isdir(args.moodle):
         raise UsageError(f"--moodle {_shown(args.moodle)} is a folder; expected a file name")
+    if args.moodle is not None:  # found now, before FOLDER is written
+        folder = os.path.abspath(os.path.dirname(args.moodle) or ".")
+        if not os.path.isdir(folder) and folder != os.path.abspath(args.out):
+            raise UsageError(
+                f"--moodle {_shown(args.moodle)}: {_shown(folder)} is not a folder; expected the "
+                "file in one that exists (or in --out)"
+            )
     try:
         drawn = variants.draw(template, args.count, args.seed, args.decimals)
     except variants.VariantError as e:
@@ -506,7 +513,7 @@ def _generate(args) -> str:
         os.makedirs(args.out, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot make the folder {_shown(args.out)}: {e.strerror or e}") from None
-    for v in drawn.variants:  # written as made: 10,000 worked solutions need not wait in memory
+    for v in drawn.variants:
         stem = os.path.join(args.out, names[v.number])
         _save(f"{stem}.json", v.problem.to_json() + "\n")
         _save(f"{stem}-solution.json", dumps(v.iteration.to_dict()) + "\n")
@@ -532,7 +539,7 @@ def _save(path: str, content: str) -> None:
 def _generated(args, template, drawn, names, students) -> str:
     """What was written, in a few lines."""
     last = names[args.count].removeprefix("variant-")
-    name = template.title or "-".join(map(str, template.layers)) + " network"
+    name = template.heading
     lines = [
         f'Wrote {args.count} variant{"s" * (args.count > 1)} of "{name}" into {_shown(args.out)} '
         f"(seed {args.seed}, numbers to {args.decimals} decimal{'s' * (args.decimals != 1)}).",

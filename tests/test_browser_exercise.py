@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
 from test_browser import CHART_JS, TIMEOUT_MS, equations, open_app, wait_idle
+from test_browser_grids import type_into
 from test_browser_panels import download, tab
 
 from nnviz.core.engine import iterate
@@ -93,7 +94,13 @@ def test_an_exercise_link_shows_formulas_and_marks_without_solutions(page: Page,
     expect(page.get_by_text("loss L =")).to_have_count(0)
     expect(page.get_by_role("button", name="Markdown")).to_have_count(0)
 
-    panel = seed_demo(page)
+    panel = tab(page, "Check answers")
+    wait_idle(page)
+    expect(panel.get_by_role("button", name="Load the seed demo")).to_have_count(0)
+    for j, value in enumerate(["2", "-0.75"]):  # u_2 wrong
+        type_into(page, "u", 0, j, "", value, index=False)
+    expect(panel.get_by_text("2 answers: 1 correct, 0 carried forward, 1 wrong")).to_be_visible()
     expect(panel.locator(".katex")).to_have_count(0)  # no working
+    expect(panel.get_by_text("-1.5")).to_have_count(0)  # nor the expected value
     expect(panel.get_by_role("button", name="These answers")).to_be_visible()
     expect(panel.get_by_role("button", name="Marked (Markdown)")).to_have_count(0)

@@ -95,12 +95,18 @@ def test_answers_typed_with_commas_are_marked_and_a_bad_one_named(app: Page):
     type_into(app, "o", 0, 1, "", "0,2662", index=False)
     expect(app.get_by_text("2 answers: 2 correct, 0 carried forward, 0 wrong")).to_be_visible()
     type_into(app, "u", 0, 1, "", "-1,5x", index=False)
-    expect(alert(app, f'u_2 is "-1,5x"; {EXPECTED}. It keeps its last good value.')).to_be_visible()
+    expect(
+        alert(
+            app, f'u_2 is "-1,5x"; {EXPECTED}. It is left out of the marking until it is a number.'
+        )
+    ).to_be_visible()
     type_into(app, "u", 0, 1, "-1,5x", "-1,5", index=False)
     expect(app.get_by_text("3 answers: 3 correct, 0 carried forward, 0 wrong")).to_be_visible()
-    expect(alert(app, f'u_2 is "-1,5x"; {EXPECTED}. It keeps its last good value.')).to_have_count(
-        0
-    )
+    expect(
+        alert(
+            app, f'u_2 is "-1,5x"; {EXPECTED}. It is left out of the marking until it is a number.'
+        )
+    ).to_have_count(0)
 
 
 def test_a_prediction_with_a_decimal_comma_is_marked_right(app: Page):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from shown import shown
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
 from nnviz.core.engine import iterate
@@ -112,3 +113,35 @@ def test_share_link_and_exercise_link_in_the_sidebar():
     caption = next(c.value for c in at.caption if "exercise link" in c.value)
     assert caption.startswith("The address bar now holds an exercise link")
     assert [t.label for t in at.tabs] == ["Lecture", "Train", "Gradient check", "Check answers"]
+
+
+def double_click(at, key: str) -> None:
+    """Two clicks that leave the page before its rerun: the second one arrives as the first."""
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    state = states.widgets.add()
+    state.id = at.button(key=key).proto.id
+    state.trigger_value = True
+    at._run(states)
+    at._run(states)
+
+
+def test_an_exercise_ends_at_the_update_and_keeps_its_link(homework):
+    """Past the update the weights on screen would be v_new and w_new: the answer."""
+    at = homework
+    link = dict(at.query_params)
+    for _ in range(FORMULAS - 2):
+        at.button(key="next").click().run()
+    double_click(at, "next")  # into the update; the second click, past it, is not taken
+    assert at.session_state["lecture"].step == FORMULAS - 1
+    assert at.button(key="next").disabled
+    lecture = at.session_state["lecture"]
+    assert lecture.number == 1 and lecture.step == FORMULAS - 1
+    assert lecture.problem.to_json() == preset("seed").to_json()
+    assert dict(at.query_params) == link  # a reload opens the homework again
+
+
+def test_the_seed_demo_is_not_offered_in_an_exercise(homework):
+    homework.session_state["tab"] = "Check answers"
+    homework.run()
+    assert "check_demo" not in [b.key for b in homework.button]

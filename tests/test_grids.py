@@ -194,7 +194,7 @@ def test_typed_answers_with_decimal_commas_are_marked_and_a_bad_one_is_named(at)
     type_answers(at, "u", {"h1": "2", "h2": "1,500", "h3": "4.7"})
     assert errors(at) == [
         'u_2 is "1,500", which could be 1.500 or 1500; write it with a decimal point. It '
-        "keeps its last good value."
+        "is left out of the marking until it is a number."
     ]
     assert summary(at) == "4 answers: 4 correct, 0 carried forward, 0 wrong"  # u_2 left blank
 
@@ -203,7 +203,10 @@ def test_a_weight_shaped_answer_is_named_by_its_neurons(at):
     check_tab(at)
     type_answers(at, "dL/dv", {"← x1": "-0.1864", "← x3": "abc"})
     assert marks(at) == {"dL/dv_11 (h1 ← x1)": "correct"}
-    assert errors(at) == [f'dL/dv_13 (h1 ← x3) is "abc"; {EXPECTED}. It keeps its last good value.']
+    assert errors(at) == [
+        f'dL/dv_13 (h1 ← x3) is "abc"; {EXPECTED}. It is left out of the marking until it is a '
+        "number."
+    ]
     grid = next(g for g in at.data_editor if g.key.startswith("answer_dL/dv_"))
     assert list(grid.value.index) == ["h1", "h2", "h3", "h4"]
     assert list(grid.value.columns) == ["← x1", "← x2", "← x3"]
@@ -219,6 +222,18 @@ def test_digits_are_read_from_what_was_typed(at):
     assert marks(at) == {"h_2": "correct", "h_3": "correct"}
     at.number_input(key="decimals_r0").set_value(3).run()
     assert marks(at) == {"h_2": "wrong", "h_3": "correct"}  # too few decimals, unless exact
+
+
+def test_digits_read_the_boards_minus_and_the_marks_show_what_was_typed(at):
+    """h_2 = -0.77687: −1.2 has one decimal, and is wrong; −0.78 is right to its two."""
+    check_tab(at)
+    at.radio(key="tolerance_r0").set_value(True).run()
+    type_answers(at, "h", {"h2": "−1.2", "h4": "0.20"})
+    assert marks(at) == {"h_2": "wrong", "h_4": "correct"}
+    table = next(f.value for f in at.dataframe if "mark" in getattr(f.value, "columns", []))
+    assert list(table["given"]) == ["-1.2", "0.20"]  # 0.20 as written, its zero kept
+    type_answers(at, "h", {"h2": "−0.78"})
+    assert marks(at) == {"h_2": "correct"}
 
 
 def test_a_sheet_is_marked_by_its_own_tolerance_and_convention(at):

@@ -98,6 +98,11 @@ class Problem:
         return dumps(self.to_dict())
 
     @property
+    def heading(self) -> str:
+        """Its title, or for an untitled problem its shape: "3-4-2 network"."""
+        return self.title or "-".join(map(str, self.layers)) + " network"
+
+    @property
     def parameters(self) -> int:
         """How many weights and biases the network has."""
         return sum(w.size for w in self.weights) + sum(b.size for b in self.biases or ())

@@ -27,7 +27,9 @@ from nnviz.teaching.grading import ATOL, RTOL
 from nnviz.teaching.quantities import Quantity, plan, value_of
 from nnviz.teaching.worksheet import decimals, exact
 
-ASKED = ("pre", "post", "loss", "grad_pre", "weights_new", "biases_new")  # kinds of quantity
+# The kinds a question asks for: a page of blanks, so the lines that follow from these in one
+# step (dL/dz, dL/dw, dL/dh, and the steps on the way) are left to the worked solution
+ASKED = ("pre", "post", "loss", "grad_pre", "weights_new", "biases_new")
 ANSWER_DECIMALS = 6  # an answer written to 1e-6, far inside the tolerance of 1e-3
 PENALTY = "0.3333333"  # Moodle's default for a wrong try, where a quiz allows several
 
@@ -52,7 +54,7 @@ def quiz(questions: Iterable[tuple[str, Iteration]], digits: int | None = None) 
 
 def question(p: Iteration, idnumber: str, digits: int | None = None) -> str:
     """One <question type="cloze">, named by the problem's title."""
-    name = p.problem.title or "-".join(map(str, p.problem.layers)) + " network"
+    name = p.problem.heading
     return "\n".join(
         [
             '  <question type="cloze">',
@@ -98,7 +100,7 @@ def question_html(p: Iteration, digits: int | None = None) -> str:
     """The question's text: the network, its numbers, and a table of blanks."""
     problem = p.problem
     d = decimals(problem) if digits is None else max(digits, decimals(problem))
-    title = problem.title or "-".join(map(str, problem.layers)) + " network"
+    title = problem.heading
     acts = ", ".join(str(a) for a in problem.activations)
     biases = "with biases" if problem.biases is not None else "no biases"
     lines = [

@@ -23,6 +23,7 @@ from nnviz.teaching.quantities import ALL, COLUMNS, ROWS, SAME, Quantity, plan, 
 ANSWERS_FORMAT = "nnviz-answers/1"
 CHECK_FORMAT = "nnviz-check/1"
 ATOL = RTOL = 1e-3
+MARKS = {"correct": "✓ correct", "carried": "↻ carried", "wrong": "✗ wrong"}  # words and marks
 GIVEN = ("x", "target", "weights", "biases")  # the problem's own: on a sheet, not an answer
 SHEET_KEYS = ("format", "student", "problem", "conventions", "tolerance", "answers")
 # what a sheet's δ means (spec section 10): dL/du, or Han & Kamber's and Mitchell's -dL/du
@@ -79,7 +80,7 @@ class Tolerance:
         return f"|given - expected| <= max({self.atol:g}, {self.rtol:g} |expected|)"
 
 
-def _decimals(given: np.ndarray, written: np.ndarray | None) -> np.ndarray:
+def written_decimals(given: np.ndarray, written: np.ndarray | None) -> np.ndarray:
     """The decimals of each answer: as the sheet wrote them, else from its float."""
     if written is not None:
         return written
@@ -93,7 +94,9 @@ def decimals_of(value) -> int:
         return 0
     text = value if isinstance(value, str) else repr(float(value))
     try:
-        exponent = Decimal(text.strip().replace(",", ".")).as_tuple().exponent
+        exponent = (
+            Decimal(text.strip().replace(",", ".").replace("\u2212", "-")).as_tuple().exponent
+        )
     except InvalidOperation:
         return 0
     return max(0, -exponent) if isinstance(exponent, int) else 0
@@ -173,7 +176,7 @@ def sheet_dict(sheet: AnswerSheet, every: bool = False) -> dict:
         symbol = sheet.written_as.get(q.name, q.name)
         sign = DELTAS[sheet.delta] if q.name in sheet.written_as else 1.0
         given = np.full(q.shape, np.nan) if given is None else sign * given
-        written = _decimals(given, sheet.decimals.get(q.name))
+        written = written_decimals(given, sheet.decimals.get(q.name))
         answers[symbol] = np.vectorize(_as_written, otypes=[object])(given, written).tolist()
     data["answers"] = answers
     return data
@@ -332,7 +335,7 @@ def student_world(
         world.before[q.name], world.origins_before[q.name] = value, origin
         given = answers.get(q.name)
         if given is not None:
-            written = _decimals(given, (decimals or {}).get(q.name))
+            written = written_decimals(given, (decimals or {}).get(q.name))
             right = tol.right(given, value_of(truth, q.key), written)
             mine = np.frompyfunc(lambda i, name=q.name: frozenset({(name, i)}), 1, 1)(
                 np.arange(given.size).reshape(given.shape)
@@ -482,7 +485,7 @@ def mark(
         given = answers.get(q.name)
         if given is None:
             continue
-        decimals = _decimals(given, sheet.decimals.get(q.name))
+        decimals = written_decimals(given, sheet.decimals.get(q.name))
         expected = value_of(truth, q.key)
         before = world.before.get(q.name)
         # every element at once: a sheet may hold 60,000

@@ -44,7 +44,7 @@ def _p(value: float) -> str:
 _sub = element_latex  # v_{21}, as notation names it
 
 
-def _d(of: str) -> str:
+def dl_d(of: str) -> str:
     return rf"\frac{{\partial \mathcal{{L}}}}{{\partial {of}}}"
 
 
@@ -81,8 +81,10 @@ class _Names:
         self.plain = names[l]
         self.prev_plain = "x" if l == 0 else names[l - 1].post
         s = self.plain
-        self.w, self.u, self.h, self.b = (_tex(a) for a in (s.weights, s.pre, s.post, s.biases))
-        self.prev = _tex(self.prev_plain)
+        self.w, self.u, self.h, self.b = (
+            tex_symbol(a) for a in (s.weights, s.pre, s.post, s.biases)
+        )
+        self.prev = tex_symbol(self.prev_plain)
 
 
 @lru_cache(maxsize=16)
@@ -90,7 +92,7 @@ def _symbols(layers: tuple[int, ...]):
     return layer_symbols(layers)
 
 
-def _tex(symbol: str) -> str:
+def tex_symbol(symbol: str) -> str:
     """W1 -> W^{(1)}, so that a subscript can follow; v -> v."""
     return symbol if len(symbol) == 1 else f"{symbol[0]}^{{({symbol[1:]})}}"
 
@@ -279,9 +281,9 @@ def _output_delta(p: Iteration, n: _Names, fused: bool, cap: int) -> list[str]:
     o, t = p.forward.post[-1], problem.target
     shown = range(min(len(o), cap))
     if fused:
-        lines = [f"{_d(n.u + '_k')} = {n.h}_k - o^*_k"]
+        lines = [f"{dl_d(n.u + '_k')} = {n.h}_k - o^*_k"]
         lines += [
-            f"{_d(_sub(n.u, k + 1))} = {_sub(n.h, k + 1)} - o^*_{{{k + 1}}} = "
+            f"{dl_d(_sub(n.u, k + 1))} = {_sub(n.h, k + 1)} - o^*_{{{k + 1}}} = "
             f"{_minus(o[k], t[k])} = {short(b.grad_pre[-1][k])}"
             for k in shown
         ]
@@ -289,25 +291,25 @@ def _output_delta(p: Iteration, n: _Names, fused: bool, cap: int) -> list[str]:
     act = problem.activations[-1]  # squared error: dL/do_k = o_k - o*_k
     lines = [problem.loss.gradient_latex.replace("o_k", f"{n.h}_k")]
     lines += [
-        f"{_d(_sub(n.h, k + 1))} = {_sub(n.h, k + 1)} - o^*_{{{k + 1}}} = "
+        f"{dl_d(_sub(n.h, k + 1))} = {_sub(n.h, k + 1)} - o^*_{{{k + 1}}} = "
         f"{_minus(o[k], t[k])} = {short(b.grad_post[-1][k])}"
         for k in shown
     ]
     if act.mixes:
-        grad_o = _d(n.h + "_{k'}")
+        grad_o = dl_d(n.h + "_{k'}")
         lines.append(
-            f"{_d(n.u + '_k')} = \\sum_{{k'}} {grad_o} {n.h}_{{k'}} (\\delta_{{kk'}} - {n.h}_k)"
+            f"{dl_d(n.u + '_k')} = \\sum_{{k'}} {grad_o} {n.h}_{{k'}} (\\delta_{{kk'}} - {n.h}_k)"
         )
         lines.append(act.derivative_latex)
-        lines += [f"{_d(_sub(n.u, k + 1))} = {short(b.grad_pre[-1][k])}" for k in shown]
+        lines += [f"{dl_d(_sub(n.u, k + 1))} = {short(b.grad_pre[-1][k])}" for k in shown]
         return lines
     z, fn = p.forward.pre[-1], _function(act.name)
     derivative = act.derivative(z)
-    lines.append(f"{_d(n.u + '_k')} = {_d(n.h + '_k')} \\, {fn}'({n.u}_k)")
+    lines.append(f"{dl_d(n.u + '_k')} = {dl_d(n.h + '_k')} \\, {fn}'({n.u}_k)")
     lines.append(act.derivative_latex)  # f' is written out where it is used
     lines += [
         _eq(
-            _d(_sub(n.u, k + 1)),
+            dl_d(_sub(n.u, k + 1)),
             f"{_p(b.grad_post[-1][k])} \\, {fn}'({short(z[k])})",
             f"{_p(b.grad_post[-1][k])}{_p(derivative[k])}",
             short(b.grad_pre[-1][k]),
@@ -321,16 +323,16 @@ def _grad_weights(p: Iteration, l: int, n: _Names, cap: int) -> list[str]:
     problem, b = p.problem, p.backward
     inputs = problem.x if l == 0 else p.forward.post[l - 1]
     delta, g = b.grad_pre[l], b.grad_weights[l]
-    lines = [f"{_d(n.w + '_{ji}')} = {_d(n.u + '_j')} \\, {n.prev}_i"]
+    lines = [f"{dl_d(n.w + '_{ji}')} = {dl_d(n.u + '_j')} \\, {n.prev}_i"]
     for j, i in list(np.ndindex(g.shape))[: cap + 1]:
         lines.append(
-            f"{_d(_sub(n.w, j + 1, i + 1))} = {_d(_sub(n.u, j + 1))} "
+            f"{dl_d(_sub(n.w, j + 1, i + 1))} = {dl_d(_sub(n.u, j + 1))} "
             f"{_sub(n.prev, i + 1)} = {_p(delta[j])}{_p(inputs[i])} = "
             f"{short(g[j, i])}"
         )
     lines = _capped(lines, g.size, cap)
     if problem.biases is not None:
-        lines.append(f"{_d(n.b + '_j')} = {_d(n.u + '_j')} = " + _vector(delta, cap))
+        lines.append(f"{dl_d(n.b + '_j')} = {dl_d(n.u + '_j')} = " + _vector(delta, cap))
     return lines
 
 
@@ -341,19 +343,19 @@ def _grad_hidden(p: Iteration, l: int, n: _Names, m: _Names, cap: int) -> list[s
     act = problem.activations[l - 1]
     u, grad_h, grad_u = p.forward.pre[l - 1], b.grad_post[l - 1], b.grad_pre[l - 1]
     derivative = act.derivative(u)
-    lines = [f"{_d(m.h + '_j')} = \\sum_k {_d(n.u + '_k')} \\, {n.w}_{{kj}}"]
+    lines = [f"{dl_d(m.h + '_j')} = \\sum_k {dl_d(n.u + '_k')} \\, {n.w}_{{kj}}"]
     shown = range(min(len(u), cap // 2))
     for j in shown:
         shown_terms = range(min(len(delta), _terms(cap)))
         terms = " + ".join(f"{_p(delta[k])}{_p(w[k, j])}" for k in shown_terms)
         more = r" + \cdots" if len(delta) > len(shown_terms) else ""
-        lines.append(f"{_d(_sub(m.h, j + 1))} = {terms}{more} = {short(grad_h[j])}")
-    lines.append(f"{_d(m.u + '_j')} = {_d(m.h + '_j')} \\, {_function(act.name)}'({m.u}_j)")
+        lines.append(f"{dl_d(_sub(m.h, j + 1))} = {terms}{more} = {short(grad_h[j])}")
+    lines.append(f"{dl_d(m.u + '_j')} = {dl_d(m.h + '_j')} \\, {_function(act.name)}'({m.u}_j)")
     lines.append(act.derivative_latex)
     for j in shown:
         lines.append(
             _eq(
-                _d(_sub(m.u, j + 1)),
+                dl_d(_sub(m.u, j + 1)),
                 f"{_p(grad_h[j])} \\, {_function(act.name)}'({short(u[j])})",
                 f"{_p(grad_h[j])}{_p(derivative[j])}",
                 short(grad_u[j]),
@@ -380,7 +382,7 @@ def _update(p: Iteration, cap: int) -> list[str]:
         w, w_new = problem.weights[l], new.weights[l]
         lines.append(
             rf"{{{n.w}}}^{{\text{{new}}}}_{{ji}} = {n.w}_{{ji}} - \eta "
-            f"{_d(n.w + '_{ji}')}"
+            f"{dl_d(n.w + '_{ji}')}"
         )
         shown = list(np.ndindex(w.shape))[: cap // 3]
         lines += [_update_line(n, p, l, j, i) for j, i in shown]
@@ -421,9 +423,9 @@ def working(
         lhs = {
             "pre": lambda: _sub(n.u, *one),
             "post": lambda: _sub(n.h, *one),
-            "grad_pre": lambda: _d(_sub(n.u, *one)),
-            "grad_post": lambda: _d(_sub(n.h, *one)),
-            "grad_weights": lambda: _d(_sub(n.w, *one)),
+            "grad_pre": lambda: dl_d(_sub(n.u, *one)),
+            "grad_post": lambda: dl_d(_sub(n.h, *one)),
+            "grad_weights": lambda: dl_d(_sub(n.w, *one)),
             "weights_new": lambda: _sub(n.w, *one) + r" \leftarrow",
         }.get(kind, lambda: None)()
         if lhs is None:

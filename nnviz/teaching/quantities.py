@@ -18,6 +18,10 @@ from nnviz.core.notation import element_name, layer_symbols, neuron_names
 from nnviz.core.problem import Problem
 
 ALL, SAME, ROWS, COLUMNS = "all", "same", "rows", "columns"  # how an element depends on an input
+# Steps on the way within a step, which the board writes inside another line: the loss's terms
+# inside L, and f'(u) inside dL/du. A sheet may answer them; a question sheet or a quiz asks
+# for the lines they are part of.
+ON_THE_WAY = ("loss_terms", "slope")
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ def _values(p: Iteration):
 def title(template: Problem, number: int) -> str:
     """'<template title> — variant 7', the template's title cut short where both would pass
     the format's 200 characters."""
-    base = template.title or "-".join(map(str, template.layers)) + " network"
+    base = template.heading
     suffix = f" — variant {number}"
     if len(base) + len(suffix) > MAX_TITLE:
         base = base[: MAX_TITLE - len(suffix) - 1].rstrip() + "…"

@@ -12,9 +12,9 @@ from nnviz.core import text
 from nnviz.core.engine import Iteration, fused
 from nnviz.core.notation import layer_symbols, number
 from nnviz.core.problem import Problem
-from nnviz.teaching.grading import AnswerSheet, Report
-from nnviz.teaching.lesson import _d, _tex, steps  # _d, _tex: the lesson's own notation
-from nnviz.teaching.quantities import Quantity, element_label, plan
+from nnviz.teaching.grading import MARKS, AnswerSheet, Report
+from nnviz.teaching.lesson import dl_d, steps, tex_symbol
+from nnviz.teaching.quantities import ON_THE_WAY, Quantity, element_label, plan
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -30,15 +30,11 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-def _title(p: Iteration) -> str:
-    return p.problem.title or "-".join(map(str, p.problem.layers)) + " network"
-
-
 def markdown(p: Iteration) -> str:
     """`$$...$$` display math, which GitHub, VS Code, Jupyter and Obsidian all render. The
     problem's title is shown as typed, never as a link, an image, HTML or a formula; the step
     titles are the lesson's own (letters, digits, = / ( ) + − * σ) and need no escaping."""
-    lines = [f"# Worked solution: {text.markdown(_title(p))}", ""]
+    lines = [f"# Worked solution: {text.markdown(p.problem.heading)}", ""]
     lesson = steps(p, cap=None)  # a worked solution writes every entry out
     for k, s in enumerate(lesson, 1):
         lines += [f"## Step {k}: {s.title}", ""]
@@ -51,7 +47,7 @@ def latex(p: Iteration) -> str:
     """A standalone document: pdflatex compiles it as it is."""
     lines = [
         PREAMBLE,
-        rf"\title{{Worked solution: {_escape(_title(p))}}}",
+        rf"\title{{Worked solution: {_escape(p.problem.heading)}}}",
         r"\date{}",
         r"\begin{document}",
         r"\maketitle",
@@ -68,17 +64,6 @@ def latex(p: Iteration) -> str:
 
 # --- the question sheet ------------------------------------------------------------------------
 
-ASKED = (
-    "pre",
-    "post",
-    "loss",
-    "grad_post",
-    "grad_pre",
-    "grad_weights",
-    "grad_biases",
-    "weights_new",
-    "biases_new",
-)
 WIDE = 12  # entries of a row past which the sheet writes it as text that wraps, not a matrix
 PHASES = {
     "forward": "The forward pass",
@@ -107,7 +92,7 @@ def questions(problem: Problem, digits: int | None = None) -> str:
     the answers. The given numbers are written to `digits` decimals (default: as many as they
     need), so that a variant drawn to 10^-D reads 0.3, never 0.30000000000000004."""
     d = decimals(problem) if digits is None else max(digits, decimals(problem))
-    title = problem.title or "-".join(map(str, problem.layers)) + " network"
+    title = problem.heading
     lines = [
         PREAMBLE,
         rf"\title{{Questions: {_escape(title)}}}",
@@ -137,12 +122,12 @@ def _network(problem: Problem) -> list[str]:
         f"{biases}. Each layer computes:",
     ]
     for l, (s, act) in enumerate(zip(symbols, problem.activations)):
-        below = "x" if l == 0 else _tex(symbols[l - 1].post)
-        bias = f" + {_tex(s.biases)}" if problem.biases is not None else ""
+        below = "x" if l == 0 else tex_symbol(symbols[l - 1].post)
+        bias = f" + {tex_symbol(s.biases)}" if problem.biases is not None else ""
         fn = act.function.board
         lines.append(
-            rf"\[ {_tex(s.pre)} = {_tex(s.weights)}\,{below}{bias}, \qquad "
-            rf"{_tex(s.post)} = {fn}({_tex(s.pre)}), \qquad {act.latex} \]"
+            rf"\[ {tex_symbol(s.pre)} = {tex_symbol(s.weights)}\,{below}{bias}, \qquad "
+            rf"{tex_symbol(s.post)} = {fn}({tex_symbol(s.pre)}), \qquad {act.latex} \]"
         )
     eta = exact(problem.learning_rate)
     lines += [
@@ -158,9 +143,9 @@ def _givens(problem: Problem, d: int) -> list[str]:
     symbols = layer_symbols(problem.layers)
     lines = [*_given("x", problem.x, d), *_given("o^*", problem.target, d)]
     for l, s in enumerate(symbols):
-        lines += _given(_tex(s.weights), problem.weights[l], d)
+        lines += _given(tex_symbol(s.weights), problem.weights[l], d)
         if problem.biases is not None:
-            lines += _given(_tex(s.biases), problem.biases[l], d)
+            lines += _given(tex_symbol(s.biases), problem.biases[l], d)
     return [*lines, ""]
 
 
@@ -189,7 +174,9 @@ def asked(problem: Problem) -> list[Quantity]:
     return [
         q
         for q in plan(problem).quantities
-        if q.kind in ASKED and not (q.key == ("grad_post", top) and fused(problem))
+        if q.step is not None
+        and q.kind not in ON_THE_WAY
+        and not (q.key == ("grad_post", top) and fused(problem))
     ]
 
 
@@ -222,12 +209,12 @@ def _symbol(problem: Problem, key: tuple) -> str:
         return fixed[kind]
     l, names = key[1], layer_symbols(problem.layers)[key[1]]
     if kind == "slope":
-        return f"{problem.activations[l].function.board}'({_tex(names.pre)})"
+        return f"{problem.activations[l].function.board}'({tex_symbol(names.pre)})"
     if kind.startswith("grad_"):
-        return _d(_symbol(problem, (kind[5:], l)))
+        return dl_d(_symbol(problem, (kind[5:], l)))
     if kind.endswith("_new"):
         return rf"{{{_symbol(problem, (kind[:-4], l))}}}^{{\text{{new}}}}"
-    return _tex(getattr(names, kind))
+    return tex_symbol(getattr(names, kind))
 
 
 def _escape(plain: str) -> str:
@@ -316,7 +303,6 @@ _LIGATURE = re.compile(r"([-`',<>])(?=\1)|([!?])(?=`)")
 
 # --- the marked sheet ---------------------------------------------------------------------------
 
-MARK_WORDS = {"correct": "✓ correct", "carried": "↻ carried", "wrong": "✗ wrong"}
 _MARK_LATEX = {
     "correct": r"\textcolor{green}{$\checkmark$ correct}",
     "carried": r"\textcolor{blue}{$\circlearrowright$ carried}",
@@ -324,11 +310,11 @@ _MARK_LATEX = {
 }
 
 
-def _marked_rows(sheet: AnswerSheet, report: Report):
+def marked_rows(sheet: AnswerSheet, items):
     """(label, given as written, item) of each mark, by neuron: dL/dv_21 (h2 ← x1)."""
     by_symbol = {q.name: q for q in plan(sheet.problem).quantities}
     by_symbol |= {symbol: by_symbol[name] for name, symbol in sheet.written_as.items()}
-    for item in report.items:
+    for item in items:
         q = by_symbol[item.symbol]
         index = tuple(k - 1 for k in item.index)
         written = sheet.decimals.get(q.name)
@@ -342,13 +328,13 @@ def _marked_rows(sheet: AnswerSheet, report: Report):
 def marked_markdown(sheet: AnswerSheet, report: Report) -> str:
     """The marking sheet to print or file: the score first, then every answer with its mark,
     and under each wrong one its correct working, typeset ($$…$$)."""
-    title = sheet.problem.title or "-".join(map(str, sheet.problem.layers)) + " network"
+    title = sheet.problem.heading
     lines = [f"# Marked: {text.markdown(title)}", ""]
     if sheet.student:
         lines += [f"Student: {text.markdown(sheet.student)}", ""]
     lines += [f"**{report.headline()}**", "", f"Tolerance: `{report.tolerance}`", ""]
-    for label, given, item in _marked_rows(sheet, report):
-        line = f"- `{label} = {given}`: **{MARK_WORDS[item.status]}**"
+    for label, given, item in marked_rows(sheet, report.items):
+        line = f"- `{label} = {given}`: **{MARKS[item.status]}**"
         if item.status != "correct":
             line += f", expected `{number(item.expected, 4)}`"
         if item.status == "carried":
@@ -362,7 +348,7 @@ def marked_markdown(sheet: AnswerSheet, report: Report) -> str:
 
 def marked_latex(sheet: AnswerSheet, report: Report) -> str:
     """The same marking sheet as a standalone document that pdflatex compiles."""
-    title = sheet.problem.title or "-".join(map(str, sheet.problem.layers)) + " network"
+    title = sheet.problem.heading
     lines = [
         PREAMBLE + "\\usepackage{color}\n",
         rf"\title{{Marked: {_escape(title)}}}",
@@ -373,7 +359,7 @@ def marked_latex(sheet: AnswerSheet, report: Report) -> str:
         rf"\noindent\textbf{{{_escape(report.headline())}}}\\",
         rf"Tolerance: {_escape(str(report.tolerance))}",
     ]
-    rows = list(_marked_rows(sheet, report))
+    rows = list(marked_rows(sheet, report.items))
     if rows:
         lines.append(r"\begin{itemize}")
     for label, given, item in rows:

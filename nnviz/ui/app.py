@@ -222,6 +222,9 @@ def _buttons(lecture: Lecture, p: Iteration, with_loss: bool) -> None:
         on_click=_next,
         width="stretch",
         type="primary",
+        # an exercise ends at the update: the next iteration's weights are its answer (and
+        # Streamlit runs no callback of a disabled button, even for a click sent twice)
+        disabled=exercise() and lecture.starts_new_iteration(step_count(p.problem)),
     )
     buttons[2].button("Reset", key="reset", on_click=_reset, width="stretch")
     buttons[3].markdown(

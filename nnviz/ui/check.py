@@ -15,6 +15,7 @@ from nnviz.core.text import markdown
 from nnviz.teaching import worksheet
 from nnviz.teaching.grading import (
     GIVEN,
+    MARKS,
     AnswerError,
     AnswerSheet,
     Report,
@@ -24,6 +25,7 @@ from nnviz.teaching.grading import (
     quantities,
     read_answers,
     sheet_dict,
+    written_decimals,
 )
 from nnviz.teaching.quantities import Quantity, element_label, neurons
 from nnviz.teaching.reading import TEXT_SUFFIXES, Reading, read_text
@@ -31,9 +33,8 @@ from nnviz.ui import computed, say
 from nnviz.ui import grid as cells
 from nnviz.ui.state import Lecture, Marking
 
-MARKS = {"correct": "✓ correct", "carried": "↻ carried", "wrong": "✗ wrong"}
 MIME = {"json": "application/json", "md": "text/markdown", "tex": "text/x-tex"}
-COLOURS = {"correct": "green", "carried": "orange", "wrong": "red"}
+COLOURS = {"correct": "green", "carried": "blue", "wrong": "red"}  # as the marked LaTeX sheet
 MARKED = "marks"  # what computed.kept calls the marks of the sheet on screen
 PAGE = 50  # marks shown at a time for one quantity: a 64x64 layer has 4,096
 
@@ -82,7 +83,7 @@ def check_tab(lecture: Lecture, solutions: bool = True) -> None:
     marking = _marking()
     sheet = marking.sheet_for(_marked_against(lecture, marking))
     score = st.empty()  # at the top, once the tables below are marked
-    tolerance = _sheet_controls(marking, sheet)
+    tolerance = _sheet_controls(marking, sheet, solutions)
     if sheet.problem.title:
         say.title(sheet.problem.title)
     typed, slots = _answer_tables(sheet, marking.rev)
@@ -91,9 +92,7 @@ def check_tab(lecture: Lecture, solutions: bool = True) -> None:
         items = by_name.get(q.name)
         if items:
             with slot:
-                _marks(
-                    items, q, sheet.problem.layers, f"marks_page_{q.name}_r{marking.rev}", solutions
-                )
+                _marks(items, typed, f"marks_page_{q.name}_r{marking.rev}", solutions)
     _sheet_downloads(typed, tolerance, solutions)
     score.subheader(report.headline())
 
@@ -150,7 +149,7 @@ def _marked_against(lecture: Lecture, marking: Marking) -> Problem:
     return lecture.loaded
 
 
-def _sheet_controls(marking: Marking, sheet: AnswerSheet) -> Tolerance:
+def _sheet_controls(marking: Marking, sheet: AnswerSheet, solutions: bool) -> Tolerance:
     """The upload box, the demo and clear buttons, the tolerance, and what the last of them
     said. Returns the tolerance: the sheet's own until it is changed here."""
     st.markdown(
@@ -165,7 +164,8 @@ def _sheet_controls(marking: Marking, sheet: AnswerSheet) -> Tolerance:
         key="sheet_upload",
         on_change=_upload,
     )
-    middle.button("Load the seed demo", key="check_demo", on_click=_load_demo)
+    if solutions:  # an exercise of the seed would be answered by it
+        middle.button("Load the seed demo", key="check_demo", on_click=_load_demo)
     middle.button("Clear", key="check_clear", on_click=_clear)
     with right:
         tolerance = _tolerance(sheet.tolerance or Tolerance(), marking.rev)
@@ -229,7 +229,7 @@ def _answer_tables(sheet: AnswerSheet, rev: int) -> tuple[AnswerSheet, list]:
     """A table for each quantity the student answers, holding the sheet's answers as written,
     and beside it a slot for its marks. Returns the sheet as typed now, with the decimals of
     each typed number, and (quantity, slot) pairs. A cell that is no number is named, and
-    keeps its last good value."""
+    left out of the marking until it is one."""
     answers, decimals = dict(sheet.answers), dict(sheet.decimals)
     layers = sheet.problem.layers
     slots = []
@@ -260,8 +260,8 @@ def _answer_tables(sheet: AnswerSheet, rev: int) -> tuple[AnswerSheet, list]:
                 blank=True,
             )
             if bad:
-                say.error(f"{bad}. It keeps its last good value.")
-        written = _decimals(given, decimals.get(q.name))
+                say.error(f"{bad}. It is left out of the marking until it is a number.")
+        written = np.array(np.atleast_2d(written_decimals(given, decimals.get(q.name))))
         for at, text in typed.items():
             written[at] = decimals_of(text)
         if np.isnan(new).all():
@@ -280,12 +280,6 @@ def _axes(q: Quantity, layers) -> tuple[list[str], list[str]]:
     if len(axes) == 2:
         return axes[0], [f"← {c}" for c in axes[1]]
     return [q.name], axes[0] if axes else [q.name]
-
-
-def _decimals(given: np.ndarray, written) -> np.ndarray:
-    if written is not None:
-        return np.array(np.atleast_2d(written), dtype=int)
-    return np.vectorize(lambda v: 0 if np.isnan(v) else decimals_of(v), otypes=[int])(given)
 
 
 def _marked(sheet: AnswerSheet, tolerance: Tolerance) -> tuple[Report, dict]:
@@ -312,7 +306,7 @@ def _mark(sheet: AnswerSheet, tolerance: Tolerance) -> tuple[Report, dict]:
     return report, by_name
 
 
-def _marks(items, q: Quantity, layers, page_key: str, solutions: bool) -> None:
+def _marks(items, sheet: AnswerSheet, page_key: str, solutions: bool) -> None:
     """One row an answer, named by its neurons, its mark in a symbol and a word, with what a
     carried one follows from; then each wrong answer's working, typeset, under a mark in
     colour. PAGE rows at a time. (Not coloured by a pandas Styler: that costs some 45 ms a
@@ -325,8 +319,7 @@ def _marks(items, q: Quantity, layers, page_key: str, solutions: bool) -> None:
             f"{len(items):,} answers; rows {start + 1:,} to {min(start + PAGE, len(items)):,}"
         )
         items = items[start : start + PAGE]
-    labels = [element_label(q, tuple(k - 1 for k in i.index), layers, i.symbol) for i in items]
-    given = cells.as_written([i.given for i in items])[0]
+    labels, given, _ = zip(*worksheet.marked_rows(sheet, items))
     rows = {"answer": labels, "given": given, "mark": [MARKS[i.status] for i in items]}
     if solutions:
         rows["expected"] = [number(i.expected, 4) for i in items]

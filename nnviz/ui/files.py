@@ -40,7 +40,8 @@ def first_lecture() -> Lecture:
 def files_sidebar(lecture: Lecture) -> None:
     problem = lecture.problem
     shared = st.session_state.get(SHARED)
-    if shared and (shared[0] is not problem or shared[1] != lecture.step):
+    moved = shared and (shared[0] is not problem or shared[1] != lecture.step)
+    if moved and not exercise():  # homework keeps its link: a reload opens it again
         st.query_params.clear()  # the address bar no longer shows what is on screen
         st.session_state[SHARED] = None
     st.subheader("Save and share")

@@ -12,13 +12,20 @@ from nnviz.core.engine import Iteration
 from nnviz.core.notation import number
 from nnviz.teaching.grading import Tolerance, decimals_of
 from nnviz.teaching.lesson import Step
-from nnviz.teaching.quantities import Quantity, element_label, neurons, plan, value_of
+from nnviz.teaching.quantities import (
+    ON_THE_WAY,
+    Quantity,
+    element_label,
+    neurons,
+    plan,
+    value_of,
+)
 from nnviz.ui import grid as cells
 from nnviz.ui import say
 from nnviz.ui.state import Lecture
 
-# dL/db is dL/du again, and b_new follows from it; L_k and f'(u) are steps on the way
-ASKED_NOT = {"grad_biases", "biases_new", "loss_terms", "slope"}
+# dL/db is dL/du again, and b_new follows from it
+ASKED_NOT = {"grad_biases", "biases_new", *ON_THE_WAY}
 QUIZ = "quiz_mode"  # the toggle's key
 
 
