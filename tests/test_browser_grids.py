@@ -12,8 +12,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from test_browser import INDEX_X_PX, ROW_PX, TIMEOUT_MS, grid, open_app, wait_idle, weight_hover
+from test_browser import TIMEOUT_MS, grid, open_app, open_editor, wait_idle, weight_hover
 from test_browser_panels import alert, tab
 
 EXPECTED = "expected a number such as 0.25, -1.5e-3 or 0,25"
@@ -25,31 +24,9 @@ def app(page: Page, app_url: str) -> Page:
 
 
 def type_into(page: Page, label: str, row: int, col: int, old: str, new: str, index=True):
-    """Type `new` into a cell of the grid under `label`: open its editor, check it holds `old`
-    (so the right cell is being edited), type, press Enter, and wait for the page."""
-    g = grid(page, label)
-    g.scroll_into_view_if_needed()
-    box = g.bounding_box()
-    assert box, f"grid {label} is not on screen"
-    x, y = box["x"] + INDEX_X_PX, box["y"] + ROW_PX * (row + 1) + ROW_PX / 2
-    editor = page.locator("#portal .gdg-input")
-    for _ in range(4):  # a grid drawn afresh may swallow the first pointer or key events
-        page.mouse.move(x, y)
-        page.mouse.click(x, y)
-        for _ in range(col + index):
-            page.keyboard.press("ArrowRight")
-        page.keyboard.press("Enter")
-        try:
-            expect(editor).to_be_visible(timeout=3000)
-            if editor.input_value(timeout=3000) == old:
-                break
-        except (AssertionError, PlaywrightTimeoutError):  # a rerun drew the grid again
-            pass
-        page.keyboard.press("Escape")
-        page.wait_for_timeout(300)
-    else:
-        pytest.fail(f"could not open the editor of {label}[{row}, {col}] holding {old!r}")
-    editor.fill(new)
+    """Type `new` into a cell of the grid under `label` (`index`: it has row names), press
+    Enter, and wait for the page."""
+    open_editor(page, label, row, col, old, index).fill(new)
     page.keyboard.press("Enter")
     page.wait_for_timeout(300)
     wait_idle(page)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def nnviz(*args, cwd=ROOT):
     return subprocess.run(
-        [sys.executable, "-m", "nnviz", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "nnviz", *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
 
 

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import re
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from latex import compile_latex
+from test_cli import nnviz, strict_json
 
 from nnviz import cli
 from nnviz.core.engine import iterate
@@ -71,23 +71,10 @@ TEMPLATES = {
 }
 
 
-def nnviz(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "nnviz", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
-
-
 def write_json(folder: Path, name: str, data) -> Path:
     path = folder / name
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
-
-
-def strict_json(text):
-    def refuse(constant):
-        raise AssertionError(f"{constant} is not JSON")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 def files(folder: Path) -> dict[str, bytes]:

@@ -3,8 +3,6 @@ for any network, and the marked sheet to print, in Markdown and in LaTeX. The ma
 are the seed answer's: 29 correct, 1 carried forward (h_3), 13 wrong."""
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from latex import compile_latex
+from test_cli import nnviz
 from test_conventions import X, seed_by_hand
 
 from nnviz.core.functions import Activation
@@ -133,17 +132,11 @@ def test_a_hostile_student_name_and_title_compile_as_text(pdflatex, tmp_path):
     assert "$x$" not in md and "\\$x\\$" in md
 
 
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "nnviz", *args], capture_output=True, text=True, timeout=60
-    )
-
-
 def test_check_writes_the_marked_sheet_to_print(tmp_path):
-    run = cli("check", str(SEED_SHEET), "--format", "markdown")
+    run = nnviz("check", str(SEED_SHEET), "--format", "markdown")
     assert run.returncode == 0 and run.stderr == ""
     assert run.stdout == worksheet.marked_markdown(*marked())
-    run = cli("check", str(SEED_SHEET), "--format", "latex", "--tolerance", "digits")
+    run = nnviz("check", str(SEED_SHEET), "--format", "latex", "--tolerance", "digits")
     sheet = read_answers(SEED_SHEET.read_bytes())
     digits = mark(sheet, tolerance=Tolerance(min_decimals=0))
     assert rf"\noindent\textbf{{{digits.headline()}}}\\" in run.stdout.splitlines()
@@ -160,10 +153,10 @@ def test_check_writes_the_marked_sheet_to_print(tmp_path):
 def test_an_answer_sheet_or_a_solution_opened_as_a_problem_says_what_it_is(tmp_path, file, says):
     path = tmp_path / "file.json"
     if file == "solution":
-        path.write_text(cli("solve", "--format", "json").stdout)
+        path.write_text(nnviz("solve", "--format", "json").stdout)
     else:
         path.write_bytes(SEED_SHEET.read_bytes())
     with pytest.raises(ProblemError, match=f"^this is {says}"):
         Problem.from_json(path.read_bytes())
-    run = cli("solve", str(path))
+    run = nnviz("solve", str(path))
     assert run.returncode == 2 and run.stderr.startswith(f"nnviz: {path}: this is {says}")

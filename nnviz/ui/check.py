@@ -27,7 +27,6 @@ from nnviz.teaching.grading import (
     sheet_dict,
     written_decimals,
 )
-from nnviz.teaching.quantities import Quantity, element_label, neurons
 from nnviz.teaching.reading import TEXT_SUFFIXES, Reading, read_text
 from nnviz.ui import computed, say
 from nnviz.ui import grid as cells
@@ -238,27 +237,10 @@ def _answer_tables(sheet: AnswerSheet, rev: int) -> tuple[AnswerSheet, list]:
             continue
         given = np.atleast_2d(answers.get(q.name, np.full(q.shape, np.nan)))
         texts = cells.as_written(given, decimals.get(q.name))
-        rows, cols = _axes(q, layers)
-        key = answer_key(q.name, rev, sheet.problem)
         label, marks = st.columns([3, 2])
         with label:
-            st.markdown(f"**{q.name}**")
-            st.data_editor(
-                cells.frame(texts, rows, cols),
-                key=key,
-                hide_index=len(q.shape) < 2,
-                disabled=["_index"],
-                column_config=cells.columns(cols),
-            )
-            state = st.session_state.get(key)
-            new, typed, bad = cells.read(
-                given,
-                texts,
-                state["edited_rows"] if state else {},
-                cols,
-                lambda at, q=q: element_label(q, at[2 - len(q.shape) :], layers),
-                blank=True,
-            )
+            key = answer_key(q.name, rev, sheet.problem)
+            new, typed, bad = cells.answers(q, layers, given, texts, key)
             if bad:
                 say.error(f"{bad}. It is left out of the marking until it is a number.")
         written = np.array(np.atleast_2d(written_decimals(given, decimals.get(q.name))))
@@ -271,15 +253,6 @@ def _answer_tables(sheet: AnswerSheet, rev: int) -> tuple[AnswerSheet, list]:
             decimals[q.name] = written.reshape(q.shape)
         slots.append((q, marks))
     return replace(sheet, answers=answers, decimals=decimals), slots
-
-
-def _axes(q: Quantity, layers) -> tuple[list[str], list[str]]:
-    """A table's rows and columns, by neuron: a weight's row is the neuron it leads to, its
-    column (← x1) the one it comes from; a vector's columns are its layer's neurons."""
-    axes = neurons(q, layers)
-    if len(axes) == 2:
-        return axes[0], [f"← {c}" for c in axes[1]]
-    return [q.name], axes[0] if axes else [q.name]
 
 
 def _marked(sheet: AnswerSheet, tolerance: Tolerance) -> tuple[Report, dict]:

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from nnviz.core.notation import read_number, short
+from nnviz.teaching.quantities import Quantity, element_label, neurons
 
 
 def board(values) -> np.ndarray:
@@ -79,3 +80,35 @@ def read(
             except ValueError as e:
                 error = error or f"{names(at)} {e}"
     return new, typed, error
+
+
+def axes(q: Quantity, layers) -> tuple[list[str], list[str]]:
+    """A quantity's grid, by neuron: a weight's row is the neuron it leads to, its column (← x1)
+    the one it comes from; a vector's columns are its layer's neurons; the loss is one cell."""
+    found = neurons(q, layers)
+    if len(found) == 2:
+        return found[0], [f"← {c}" for c in found[1]]
+    return [q.name], found[0] if found else [q.name]
+
+
+def answers(q: Quantity, layers, values, texts: np.ndarray, key: str):
+    """A grid of answers to q, under its name, holding `texts`; read as `read` reads it, an
+    emptied cell a blank, a bad one named by its neurons."""
+    rows, cols = axes(q, layers)
+    st.markdown(f"**{q.name}**")
+    st.data_editor(
+        frame(texts, rows, cols),
+        key=key,
+        hide_index=len(q.shape) < 2,
+        disabled=["_index"],
+        column_config=columns(cols),
+    )
+    state = st.session_state.get(key)
+    return read(
+        values,
+        texts,
+        state["edited_rows"] if state else {},
+        cols,
+        lambda at: element_label(q, at[2 - len(q.shape) :], layers),
+        blank=True,
+    )

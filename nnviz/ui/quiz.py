@@ -16,7 +16,6 @@ from nnviz.teaching.quantities import (
     ON_THE_WAY,
     Quantity,
     element_label,
-    neurons,
     plan,
     value_of,
 )
@@ -32,12 +31,6 @@ QUIZ = "quiz_mode"  # the toggle's key
 def quiz_key(name: str, lecture: Lecture) -> str:
     """A prediction grid's key: one per quantity, step and iteration."""
     return f"quiz_{name}_{lecture.iteration}_{lecture.step}_r{lecture.rev}"
-
-
-def _columns(q: Quantity, layers) -> list[str]:
-    """A vector's cells by neuron; the loss's one cell by its name."""
-    axes = neurons(q, layers)
-    return axes[0] if axes else [q.name]
 
 
 def questions(p: Iteration, k: int) -> list[Quantity]:
@@ -79,26 +72,9 @@ def quiz(lecture: Lecture, p: Iteration, lesson: list[Step]) -> Step:
     typed = {}
     layers = p.problem.layers
     for q in asked:
-        blank = np.full((1, *q.shape)[-2:] if q.shape else (1, 1), np.nan)
-        rows, cols = neurons(q, layers) if len(q.shape) == 2 else ([q.name], _columns(q, layers))
-        grid = quiz_key(q.name, lecture)
-        st.markdown(q.name)
-        st.data_editor(
-            cells.frame(cells.board(blank), rows, cols),
-            key=grid,
-            hide_index=len(q.shape) < 2,
-            disabled=["_index"],
-            column_config=cells.columns(cols),
-        )
-        state = st.session_state.get(grid)
-        values, written, bad = cells.read(
-            blank,
-            cells.board(blank),
-            state["edited_rows"] if state else {},
-            cols,
-            lambda at, q=q: element_label(q, at[2 - len(q.shape) :], layers),
-            blank=True,
-        )
+        blank = np.atleast_2d(np.full(q.shape, np.nan))
+        blanks = cells.board(blank)
+        values, written, bad = cells.answers(q, layers, blank, blanks, quiz_key(q.name, lecture))
         if bad:
             say.error(f"{bad}. It is not marked.")
         typed[q.name] = (q, values.reshape(q.shape), written)
