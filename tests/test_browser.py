@@ -84,8 +84,8 @@ HEADING_CHANGED_JS = """(before) => {
 }"""
 
 
-def wait_idle(page: Page) -> None:
-    page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
+def wait_idle(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
 def heading(page: Page) -> str:
@@ -194,9 +194,10 @@ def grid_value(page: Page, label: str, row: int, col: int) -> float:
     return float(cell.text_content())
 
 
-def edit_cell(page: Page, label: str, row: int, col: int, old: str, new: str) -> None:
-    """Type `new` into a cell: select the row by its name, move right to the column, open the
-    editor, check it holds `old` (so the right cell is being edited), type, press Enter."""
+def open_editor(page: Page, label: str, row: int, col: int, old: str, index: bool = True):
+    """A cell's editor, open: select the row by its name (or the first column, in a grid
+    without one), move right to the column, press Enter, and check that the editor holds `old`
+    (so the right cell is being edited)."""
     g = grid(page, label)
     g.scroll_into_view_if_needed()
     box = g.bounding_box()
@@ -206,19 +207,23 @@ def edit_cell(page: Page, label: str, row: int, col: int, old: str, new: str) ->
     for _ in range(4):  # a grid drawn afresh may swallow the first pointer or key events
         page.mouse.move(x, y)
         page.mouse.click(x, y)
-        for _ in range(col + 1):
+        for _ in range(col + index):
             page.keyboard.press("ArrowRight")
         page.keyboard.press("Enter")
         try:
             expect(editor).to_be_visible(timeout=3000)
-            if editor.input_value() == old:
-                break
-        except AssertionError:
+            if editor.input_value(timeout=3000) == old:
+                return editor
+        except (AssertionError, PlaywrightTimeoutError):  # a rerun drew the grid again
             pass
         page.keyboard.press("Escape")
         page.wait_for_timeout(300)
-    else:
-        pytest.fail(f"could not open the editor of {label}[{row}, {col}] holding {old}")
+    pytest.fail(f"could not open the editor of {label}[{row}, {col}] holding {old!r}")
+
+
+def edit_cell(page: Page, label: str, row: int, col: int, old: str, new: str) -> None:
+    """Type `new` into a cell of a lecture grid, and wait for the chart and the grid to show it."""
+    editor = open_editor(page, label, row, col, old)
     page.evaluate(MARK_STALE_JS)
     editor.fill(new)
     page.keyboard.press("Enter")

@@ -75,9 +75,9 @@ def students(browser: Browser, browser_context_args: dict, app_url: str):
         context.close()
 
 
-def ready(page: Page) -> None:
+def ready(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
     """Wait for a fresh session's first rerun and its chart."""
-    wait_idle(page)
+    wait_idle(page, timeout_ms)
     page.wait_for_function(FRESH_CHART_JS)
     assert heading(page) == title(1)
 
@@ -203,11 +203,12 @@ def socket_student(url: str, timeout: float = HALL_TIMEOUT_S) -> Iterator[Socket
 def test_a_lecture_hall_of_students_each_on_their_own_step(students, app_url: str):
     """Two dozen students, each clicking Next a different number of times; in each round every
     student still clicking clicks at once, so the server runs many sessions' reruns at once."""
-    pages = [students(int(HALL_TIMEOUT_S * 1000), wait=False) for _ in range(HALL_PAGES)]
+    hall_ms = int(HALL_TIMEOUT_S * 1000)
+    pages = [students(hall_ms, wait=False) for _ in range(HALL_PAGES)]
     with ExitStack() as stack:
         sockets = [stack.enter_context(socket_student(app_url)) for _ in range(HALL_SOCKETS)]
         for page in pages:
-            ready(page)
+            ready(page, hall_ms)
         page_clicks = [1, 3, 5, 8]
         socket_clicks = [i % 6 for i in range(HALL_SOCKETS - 2)] + [11, 12]  # into iteration 2
         for round_ in range(max(socket_clicks)):
@@ -223,6 +224,6 @@ def test_a_lecture_hall_of_students_each_on_their_own_step(students, app_url: st
                 student.receive()
             for page, before in clicking_pages:
                 page.wait_for_function(HEADING_CHANGED_JS, arg=before)
-                wait_idle(page)
+                wait_idle(page, hall_ms)
         assert [heading(p) for p in pages] == [title(n % 11 + 1) for n in page_clicks]
         assert [s.heading for s in sockets] == [title(n % 11 + 1) for n in socket_clicks]
