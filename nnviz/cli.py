@@ -649,7 +649,7 @@ def _roster_csv(assigned: list[tuple[str, int]], names: dict[int, str]) -> str:
 
 def reading_text(reading) -> str:
     """What a text answer gave, symbol by symbol, and what was left out and why."""
-    lines = [f"Read {len({r.symbol for r in reading.read})} answers from the text:"]
+    lines = [f"{reading.headline()}:"]
     width = max((len(r.symbol) for r in reading.read), default=1)
     lines += [f"  line {r.line:<4} {r.symbol:<{width}} = {clip(r.text, 70)}" for r in reading.read]
     if reading.skipped:

@@ -355,7 +355,8 @@ def test_the_seeds_worked_answer_as_text_is_read_shown_and_marked(app: Page):
     )
     expect(alert(app, "Read seed-answer.txt.")).to_be_visible()
     wait_idle(app)
-    expect(panel.get_by_text("Read 9 answers from the text", exact=True)).to_be_visible()
+    read = panel.get_by_text("Read 43 numbers, for 9 quantities, from the text", exact=True)
+    expect(read).to_be_visible()
     expect(
         panel.get_by_text(re.compile(r"^Marking against: the problem the text was read for \("))
     ).to_be_visible()

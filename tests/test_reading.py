@@ -44,6 +44,7 @@ def test_the_seed_document_as_it_is_gives_the_same_marks_as_its_json_sheet():
         np.testing.assert_array_equal(reading.sheet.answers[name], value, err_msg=name)
     report = mark(reading.sheet)
     assert report.summary() == {"graded": 43, "correct": 29, "carried": 1, "wrong": 13}
+    assert reading.headline() == "Read 43 numbers, for 9 quantities, from the text"
     assert next(i for i in report.items if i.status == "carried").symbol == "h"
     assert statuses(report) == statuses(mark(sheet))
     # what it left out: the problem's own numbers, each named
@@ -108,6 +109,10 @@ def test_one_element_at_a_time():
     np.testing.assert_array_equal(u, [2.0, -1.5, 4.7, np.nan])
     assert statuses(mark(reading.sheet)) == {("u", (k,)): "correct" for k in (1, 2, 3)}
     assert reading.sheet.decimals["u"][2] == 2  # 4.70, as written
+    assert reading.headline() == "Read 3 numbers, for 1 quantity, from the text"
+    assert read_text("L = 0.3", preset("seed")).headline() == (
+        "Read 1 number, for 1 quantity, from the text"
+    )
 
 
 def test_what_cannot_be_taken_is_said_and_the_rest_is_marked():
@@ -140,7 +145,7 @@ def test_the_command_line_says_what_it_read_before_the_marks(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert lines[0] == "Read 2 answers from the text:"
+    assert lines[0] == "Read 5 numbers, for 2 quantities, from the text:"
     assert lines[1].startswith("  line 3    u = [2.000000, -1.500000")
     assert lines[2] == "  line 3    L = 0.35"
     assert lines[3:5] == ["Skipped:", "  line 5    x = [1, 2, 3]: x is part of the problem"]
@@ -151,7 +156,7 @@ def test_the_command_line_says_what_it_read_before_the_marks(tmp_path):
         text=True,
     )
     assert json.loads(as_json.stdout)["summary"]["graded"] == 5
-    assert as_json.stderr.startswith("Read 2 answers from the text:")
+    assert as_json.stderr.startswith("Read 5 numbers, for 2 quantities, from the text:")
 
 
 def test_a_sheet_without_a_problem_is_marked_against_the_one_given(tmp_path):

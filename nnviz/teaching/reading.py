@@ -44,6 +44,15 @@ class Reading:
     skipped: list[tuple[int, str, str]] = field(default_factory=list)  # line, statement, why
     first: dict[str, int] = field(default_factory=dict, repr=False)  # where each was read
 
+    def headline(self) -> str:
+        """Numbers as well as quantities: the seed's 9 quantities are its 43 marked answers."""
+        numbers = sum(int(np.isfinite(a).sum()) for a in self.sheet.answers.values())
+        quantities = len({r.symbol for r in self.read})
+        return (
+            f"Read {numbers} {'number' if numbers == 1 else 'numbers'}, for {quantities} "
+            f"{'quantity' if quantities == 1 else 'quantities'}, from the text"
+        )
+
 
 def read_text(text: str | bytes, problem: Problem) -> Reading:
     """The answers a worked answer in text gives, for this problem."""

@@ -205,8 +205,7 @@ def _tolerance(start: Tolerance, rev: int) -> Tolerance:
 def _what_was_read(reading: Reading) -> None:
     """The text's answers as they were read, symbol by symbol, and what was left out and why:
     a student sees how their writing was understood before the marks."""
-    read = {r.symbol for r in reading.read}
-    st.markdown(f"**Read {len(read)} answers from the text**")
+    st.markdown(f"**{reading.headline()}**")
     st.dataframe(
         pd.DataFrame(
             [{"line": r.line, "symbol": r.symbol, "as written": r.text} for r in reading.read],
