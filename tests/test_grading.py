@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from nnviz.core.problem import preset
-from nnviz.teaching.grading import AnswerError, mark, read_answers
+from nnviz.teaching.grading import AnswerError, Tolerance, mark, read_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = ROOT / "examples" / "seed-answers.json"
@@ -23,8 +25,10 @@ W = np.array([[1.0, 1.0, 0.5, 0.5], [0.3, 0.4, 0.5, 0.1]])
 X, T, ETA = np.array([1.0, 1.5, -0.5]), np.array([1.0, 0.0]), 0.1
 
 
-def seed_world(u=None, o=None):
-    """The seed step by the blackboard formulas; u or o may be forced, as a student's would."""
+def seed_world(u=None, o=None, v=V, w=W, x=X):
+    """The seed step by the blackboard formulas (or the seed's network with other weights and
+    input); u or o may be forced, as a student's would."""
+    V, W, X = v, w, x
     u = V @ X if u is None else u
     h = np.where(u >= 0, u, np.exp(np.minimum(u, 0)) - 1)
     z = W @ h
@@ -152,6 +156,105 @@ def test_an_error_and_everything_consistent_after_it():
             if key != ("u", (2,)):
                 assert got[key] == ("carried" if moved else "correct"), key
     assert sum(s == "carried" for s in got.values()) >= 10
+
+
+def rounded_sheet(world: dict, decimals: int, problem: dict | None = None) -> str:
+    """A student who works in full precision and writes each answer to `decimals` places,
+    as text (2.500 keeps its zeros)."""
+
+    def text(a):
+        a = np.asarray(a)
+        if a.ndim == 0:
+            return f"{float(a):.{decimals}f}"
+        return "[" + ", ".join(text(e) for e in a) + "]"
+
+    body = ", ".join(f'"{k}": {text(v)}' for k, v in world.items())
+    head = f'"problem": {json.dumps(problem)}, ' if problem else ""
+    return "{" + head + '"answers": {' + body + "}}"
+
+
+def test_a_slip_worked_on_in_full_and_written_to_3_decimals_is_carried_throughout():
+    """An examiner does not fail dL/dw_14 = 0.547 because 0.103 times 5.29 is 0.545: the student
+    carried more digits of dL/dz_1 than they wrote. Every answer that moved with the slip is
+    carried, and every other correct."""
+    truth = seed_world()
+    u = truth["u"].copy()
+    u[1] = 1.5  # the slip: the sign of u_2
+    student = seed_world(u=u)
+    report = mark(read_answers(rounded_sheet(student, 3)))
+    got = marks(report)
+    assert got.pop(("u", (2,))) == "wrong"
+    for (symbol, index), status in got.items():
+        at = tuple(i - 1 for i in index)
+        given, right = round(student[symbol][at], 3), truth[symbol][at]
+        assert status == ("correct" if abs(given - right) <= 1e-3 else "carried"), (symbol, index)
+    # redone from the answers as written, some are further off than the tolerance allows
+    carried = [i for i in report.items if i.status == "carried"]
+    assert any(abs(i.given - i.follow_through) > 1e-3 * max(1, abs(i.given)) for i in carried)
+
+
+def test_a_second_slip_among_rounded_answers_is_still_wrong():
+    truth = seed_world()
+    u = truth["u"].copy()
+    u[1] = 1.5
+    student = seed_world(u=u)
+    student["dL/dw"][0, 3] += 0.02  # and then a slip of 0.02 in dL/dw_14
+    student["w_new"] = W - ETA * student["dL/dw"]  # ... worked on
+    got = marks(mark(read_answers(rounded_sheet(student, 3))))
+    assert got[("dL/dw", (1, 4))] == "wrong"
+    assert got[("w_new", (1, 4))] == "carried"
+    assert [k for k, s in got.items() if s == "wrong"] == [("u", (2,)), ("dL/dw", (1, 4))]
+
+
+def test_by_digits_a_carried_answer_still_needs_its_decimals():
+    """The leeway for the student's rounding is not leeway in how many decimals they write."""
+    truth = seed_world()
+    u = truth["u"].copy()
+    u[1] = 1.5
+    student = seed_world(u=u)
+    by_digits = Tolerance(min_decimals=2)
+    sheet = rounded_sheet(student, 2)
+    got = marks(mark(read_answers(sheet), tolerance=by_digits))
+    assert [k for k, s in got.items() if s == "wrong"] == [("u", (2,))]
+    assert got[("dL/dw", (1, 3))] == "carried"
+    # -0.4 written where -0.3999 follows, give or take 0.01: one decimal is one too few
+    right = by_digits.right(np.array([-0.4, -0.4, 2.0]), -0.3999, np.array([1, 2, 0]), 0.01)
+    assert right.tolist() == [False, True, False]
+    assert by_digits.right(2.0, 2.0, 0, 0.01)  # but 2 for exactly 2 is right however written
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 3),
+    st.integers(2, 4),
+)
+def test_a_slip_worked_on_in_full_is_never_wrong_downstream(seed, j, decimals):
+    """Any weights and input of the seed's network, to one decimal, a slip in the sign of one
+    u_j, and every answer worked on in full and written to 2, 3 or 4 decimals: within a
+    tolerance of one unit in the last place written, only the slip is wrong. (Without the
+    student's rounding allowed for, a 2-decimal dL/dz_1 times h_j misses by 0.005 |h_j|.)"""
+    rng = np.random.default_rng(seed)
+    v, w, x = (np.round(rng.uniform(-2, 2, shape), 1) for shape in ((4, 3), (2, 4), 3))
+    truth = seed_world(v=v, w=w, x=x)
+    assume(abs(truth["u"][j]) >= 0.5 and np.all(np.abs(truth["u"]) >= 0.05))
+    u = truth["u"].copy()
+    u[j] = -u[j]
+    student = seed_world(u=u, v=v, w=w, x=x)
+    assume(max(truth["o"].max(), student["o"].max()) <= 0.99)  # no o written as 0.00, as generate
+    problem = {
+        "format": "nnviz-problem/1",
+        "layers": [3, 4, 2],
+        "activations": [{"name": "elu", "alpha": 1.0}, "softmax"],
+        "loss": "cross_entropy",
+        "x": x.tolist(),
+        "target": T.tolist(),
+        "weights": [v.tolist(), w.tolist()],
+        "learning_rate": ETA,
+    }
+    unit = 10.0**-decimals
+    report = mark(read_answers(rounded_sheet(student, decimals, problem)), unit, unit)
+    assert [(i.symbol, i.index) for i in report.items if i.status == "wrong"] == [("u", (j + 1,))]
 
 
 def test_a_carried_error_passes_through_blanks():

@@ -56,18 +56,19 @@ class Tolerance:
     def digits(self) -> bool:
         return self.min_decimals is not None
 
-    def right(self, given, expected, decimals) -> np.ndarray:
-        """Elementwise; `decimals` as each given value was written. A difference or a
+    def right(self, given, expected, decimals, slack=0.0) -> np.ndarray:
+        """Elementwise; `decimals` as each given value was written; `slack` how far `expected`
+        itself may be off, as one recomputed from rounded answers may. A difference or a
         tolerance beyond a double (1e308 against -1e308) is infinite, and compares as it
         should."""
         with np.errstate(over="ignore", invalid="ignore"):
             off = np.abs(given - expected)
             if not self.digits:
-                return off <= np.maximum(self.atol, self.rtol * np.abs(expected))
+                return off - slack <= np.maximum(self.atol, self.rtol * np.abs(expected))
             rounded = (decimals >= self.min_decimals) & (
-                off <= 0.5 * 10.0 ** -np.asarray(decimals, float) * (1 + 1e-9)
+                off - slack <= 0.5 * 10.0 ** -np.asarray(decimals, float) * (1 + 1e-9)
             )
-            return (off <= 1e-9 * np.abs(expected)) | rounded
+            return (off <= 1e-9 * np.abs(expected)) | rounded  # 2 for 2, but not 0.4 for 0.3999
 
     def to_dict(self) -> dict:
         if self.digits:
@@ -313,6 +314,9 @@ class World:
     before: dict[str, np.ndarray] = field(default_factory=dict)  # computed, before their answer
     origins: dict[str, np.ndarray] = field(default_factory=dict)  # frozensets per element
     origins_before: dict[str, np.ndarray] = field(default_factory=dict)
+    # how far `before` may be from what the student had, who carried more digits than they
+    # wrote: 0.103 written for 0.10334 makes dL/dw_14 = 0.547 right from h_4 = 5.29
+    spread: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def student_world(
@@ -322,17 +326,20 @@ def student_world(
     order, by the engine's own operations on the student-world values it comes from; then the
     student's own value, where they gave one, takes its place. With no answers it is the
     engine's pass, number for number. `decimals`: as each answer was written, by name."""
-    world, values, origins, replaced = World(), {}, {}, set()
+    world, values, origins, replaced, radii = World(), {}, {}, set(), {}
     for q in quantities(problem):
         if q.step is None:  # x, o* and the weights are the problem's own
             values[q.key] = value_of(truth, q.key)
             origins[q.key] = np.full(q.shape, frozenset(), dtype=object)
+            radii[q.key] = np.zeros(q.shape)
             continue
         with np.errstate(all="ignore"):
             value = np.asarray(_computed(problem, q.key, values, replaced), dtype=float)
         value = np.where(np.isfinite(value), value, np.nan)
+        spread = _spread(problem, q, value, values, replaced, radii)
         origin = _origin(q, origins)
         world.before[q.name], world.origins_before[q.name] = value, origin
+        world.spread[q.name], radius = spread, spread
         given = answers.get(q.name)
         if given is not None:
             written = written_decimals(given, (decimals or {}).get(q.name))
@@ -341,12 +348,51 @@ def student_world(
                 np.arange(given.size).reshape(given.shape)
             )
             origin = np.where(np.isnan(given), origin, np.where(right, frozenset(), mine))
+            # an answer that follows from the student's world leaves what they had anywhere
+            # between it and the value it follows from; any other is taken as written
+            follows = tol.right(given, value, written, spread)
+            with np.errstate(over="ignore", invalid="ignore"):  # 1e308 against -1e308
+                kept = np.where(follows, np.abs(given - value) + spread, 0.0)
+            radius = np.where(np.isnan(given), spread, kept)
             value = np.where(np.isnan(given), value, given)
             if not np.isnan(given).all():
                 replaced.add(q.key)
         values[q.key] = world.values[q.name] = value
         origins[q.key] = world.origins[q.name] = origin
+        radii[q.key] = np.where(np.isfinite(radius), radius, 0.0)
     return world
+
+
+def _spread(problem: Problem, q: Quantity, value, values: dict, replaced: set, radii: dict):
+    """How far q may move as the values it comes from move within their radii: to first
+    order, the sum over each of them of the change that moving it alone makes. An element's
+    own input (SAME, ROWS, COLUMNS) moves all at once, as no other element of q reads it."""
+    spread = np.zeros(q.shape)
+    top = len(problem.weights) - 1
+    reads = list(q.inputs)
+    if q.key in (("loss_terms",), ("grad_post", top), ("grad_pre", top)):
+        reads.append((("pre", top), ALL))  # where o is f(z), the loss reads z, for precision
+    for key, how in reads:
+        radius = radii[key]
+        if not radius.any():
+            continue
+        moves = (
+            [
+                np.where(np.arange(radius.size) == i, radius.ravel(), 0.0).reshape(radius.shape)
+                for i in np.flatnonzero(radius)
+            ]
+            if how == ALL
+            else [radius]
+        )
+        for move in moves:
+            change = np.zeros(q.shape)
+            for side in (move, -move):  # both ways: -ln o moves further down than up
+                with np.errstate(all="ignore"):
+                    moved = _computed(problem, q.key, {**values, key: values[key] + side}, replaced)
+                    away = np.abs(np.asarray(moved, dtype=float) - value)
+                change = np.maximum(change, np.where(np.isfinite(away), away, 0.0))
+            spread = spread + change
+    return spread
 
 
 def _computed(problem: Problem, key: tuple, v: dict, replaced: set) -> np.ndarray:
@@ -492,7 +538,8 @@ def mark(
         right = tolerance.right(given, expected, decimals)
         carried = np.zeros_like(right)
         if before is not None:  # x, o* and the weights are the problem's own
-            carried = ~right & np.isfinite(before) & tolerance.right(given, before, decimals)
+            slack = world.spread[q.name]
+            carried = ~right & np.isfinite(before) & tolerance.right(given, before, decimals, slack)
         symbol = sheet.written_as.get(q.name, q.name)
         sign = DELTAS[sheet.delta] if q.name in sheet.written_as else 1.0  # δ as written
         for index in np.ndindex(given.shape):
