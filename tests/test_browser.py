@@ -196,29 +196,35 @@ def grid_value(page: Page, label: str, row: int, col: int) -> float:
 
 def open_editor(page: Page, label: str, row: int, col: int, old: str, index: bool = True):
     """A cell's editor, open: select the row by its name (or the first column, in a grid
-    without one), move right to the column, press Enter, and check that the editor holds `old`
-    (so the right cell is being edited)."""
-    g = grid(page, label)
-    g.scroll_into_view_if_needed()
-    box = g.bounding_box()
-    assert box, f"grid {label} is not on screen"
-    x, y = box["x"] + INDEX_X_PX, box["y"] + ROW_PX * (row + 1) + ROW_PX / 2
-    editor = page.locator("#portal .gdg-input")
+    without one), move right to the column, see the grid select it, press Enter, and check
+    that the editor holds `old` (so the right cell is being edited)."""
+    editor, held = page.locator("#portal .gdg-input"), []
     for _ in range(4):  # a grid drawn afresh may swallow the first pointer or key events
+        g = grid(page, label)  # where it is now: the marks beside it may have moved it
+        g.scroll_into_view_if_needed()
+        box = g.bounding_box()
+        assert box, f"grid {label} is not on screen"
+        x, y = box["x"] + INDEX_X_PX, box["y"] + ROW_PX * (row + 1) + ROW_PX / 2
         page.mouse.move(x, y)
         page.mouse.click(x, y)
+        page.wait_for_timeout(200)
+        if editor.is_visible():  # a click on the cell selected already opens its editor
+            page.keyboard.press("Escape")
         for _ in range(col + index):
             page.keyboard.press("ArrowRight")
-        page.keyboard.press("Enter")
-        try:
+        target = g.locator(f'td[data-testid="glide-cell-{col + index}-{row}"]')
+        try:  # an arrow key pressed before the grid took the click moves nothing
+            expect(target).to_have_attribute("aria-selected", "true", timeout=2000)
+            page.keyboard.press("Enter")
             expect(editor).to_be_visible(timeout=3000)
-            if editor.input_value(timeout=3000) == old:
+            held.append(editor.input_value(timeout=3000))
+            if held[-1] == old:
                 return editor
         except (AssertionError, PlaywrightTimeoutError):  # a rerun drew the grid again
-            pass
+            held.append(None)
         page.keyboard.press("Escape")
-        page.wait_for_timeout(300)
-    pytest.fail(f"could not open the editor of {label}[{row}, {col}] holding {old!r}")
+        wait_idle(page)
+    pytest.fail(f"could not open the editor of {label}[{row}, {col}] holding {old!r}: {held}")
 
 
 def edit_cell(page: Page, label: str, row: int, col: int, old: str, new: str) -> None:
