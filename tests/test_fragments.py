@@ -128,7 +128,7 @@ def test_an_edit_applies_in_its_callback_and_reruns_the_stepper_and_the_grids(at
     edit_cell(at, "weights0", 1, "x1", 2.0)
     problem = at.session_state["lecture"].problem
     assert problem.weights[0][1, 0] == 2.0
-    assert at.latex[2].value.strip("$\n").endswith(r"= 0.0 \end{aligned}")  # u_2 with v_21 = 2
+    assert at.latex[2].value.strip("$\n").endswith(r"(1.0)(-0.5) = 0.0")  # u_2 with v_21 = 2
     assert grids(at)["edit_weights0_r0"][1, 0] == "2.0"
     assert not at.sidebar.selectbox and not at.tabs  # the sidebar and the page were not rerun
     click(at, "next")  # the edit stays in force while the stepper alone reruns

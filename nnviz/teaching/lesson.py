@@ -56,6 +56,15 @@ def _eq(lhs: str, *rhs: str) -> str:
     return rf"\begin{{aligned}} {lhs} &= " + r" \\ &= ".join(rhs) + r" \end{aligned}"
 
 
+def one_line(tex: str) -> str:
+    """An `_eq` chain as one line, lhs = a = b: a browser wraps that after any = or + to fit
+    its column (page.css), where the rows of `aligned` cannot wrap, nor can a PDF's line."""
+    if not (tex.startswith(r"\begin{aligned} ") and tex.endswith(r" \end{aligned}")):
+        return tex
+    body = tex.removeprefix(r"\begin{aligned} ").removesuffix(r" \end{aligned}")
+    return body.replace(r" \\ &= ", " = ").replace(" &= ", " = ")
+
+
 def _minus(a: float, b: float) -> str:
     """a - b on the board: 0.75 + 1.0 rather than 0.75 - -1.0."""
     return f"{short(a)} - {short(b)}" if b >= 0 else f"{short(a)} + {short(-b)}"
@@ -182,7 +191,8 @@ def _setup(problem, cap: int) -> list[str]:
     lines = [
         r"\text{layers } "
         + r" \to ".join(map(str, problem.layers))
-        + rf",\quad \text{{activations }} {acts},\quad \eta = {short(problem.learning_rate)}",
+        + rf",\allowbreak\quad \text{{activations }} {acts},\allowbreak\quad "
+        + rf"\eta = {short(problem.learning_rate)}",
         "x = " + _vector(problem.x, cap),
         "o^* = " + _vector(problem.target, cap),
     ]

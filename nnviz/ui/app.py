@@ -13,6 +13,7 @@ import gc
 import re
 from dataclasses import replace
 from functools import cache, partial, wraps
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -34,7 +35,7 @@ from nnviz.core.problem import (
 )
 from nnviz.plots.network import MODES, default_mode, figure
 from nnviz.teaching import worksheet
-from nnviz.teaching.lesson import Step, step_count
+from nnviz.teaching.lesson import Step, one_line, step_count
 from nnviz.ui import computed, say
 from nnviz.ui import grid as cells
 from nnviz.ui.check import check_tab
@@ -55,6 +56,7 @@ WORKED_OUT = ("Train", "Gradient check")  # what an exercise hides: they show ev
 # the page's keyed fragments: the stepper, the weight grids, the x, o* and η grids, the sidebar's
 STEPPER, WEIGHTS, DATA, NETWORK = "stepper", "weights", "data", "architecture"
 DATA_GRIDS = ("x", "target", "learning_rate")
+PAGE_CSS = (Path(__file__).parent / "page.css").read_text()
 
 
 def editor_key(name: str, lecture: Lecture) -> str:
@@ -64,6 +66,7 @@ def editor_key(name: str, lecture: Lecture) -> str:
 
 def main() -> None:
     st.set_page_config(page_title="nnviz", layout="wide")
+    st.html(f"<style>{PAGE_CSS}</style>")  # a style alone takes no room on the page
     if "lecture" not in st.session_state:
         st.session_state.lecture = first_lecture()
         st.session_state.preset = "seed"
@@ -194,7 +197,7 @@ def _stepper() -> None:
         _network_figure(lecture, shown, current)
     with right:
         for equation in current.equations:
-            st.latex(equation)
+            st.latex(one_line(equation))
         if quizzing or exercise():  # it holds every answer
             st.caption(
                 "The worked solution is hidden "

@@ -27,6 +27,7 @@ from nnviz.teaching.grading import (
     sheet_dict,
     written_decimals,
 )
+from nnviz.teaching.lesson import one_line
 from nnviz.teaching.reading import TEXT_SUFFIXES, Reading, read_text
 from nnviz.ui import computed, say
 from nnviz.ui import grid as cells
@@ -317,4 +318,4 @@ def _marks(items, sheet: AnswerSheet, page_key: str, solutions: bool) -> None:
     for label, typed, item in zip(labels, given, items):
         if solutions and item.status == "wrong" and item.working:
             st.markdown(f":{COLOURS['wrong']}[{MARKS['wrong']}: {markdown(f'{label} = {typed}')}]")
-            st.latex(item.working)
+            st.latex(one_line(item.working))
