@@ -312,11 +312,22 @@ def test_a_problem_file_is_opened_or_refused_with_the_reason(app: Page):
 
     data = json.loads(SEED_JSON)
     data["weights"][0][1][0] = 2.0
+    data["title"] = "Mine"
     upload("mine.json", json.dumps(data).encode())
     expect(alert(app, "Opened mine.json.")).to_be_visible()
     wait_idle(app)
     assert grid_value(app, "v", 1, 0) == 2.0
     assert weight_hover(app, "v_21") == 2.0
+
+    # Reset goes back to the file as it was opened, not to the seed
+    edit_cell(app, "w", 0, 0, "1.0", "3.0")
+    for _ in range(3):
+        press(app, "next")
+    press(app, "reset")
+    assert heading(app) == SETUP
+    expect(app.get_by_text("Mine", exact=True).first).to_be_visible()
+    assert (grid_value(app, "v", 1, 0), grid_value(app, "w", 0, 0)) == (2.0, 1.0)
+    assert (weight_hover(app, "v_21"), weight_hover(app, "w_11")) == (2.0, 1.0)
 
 
 def test_the_downloads_hold_the_problem_and_the_figure(app: Page):

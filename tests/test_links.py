@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from nnviz.core.networks import random_problem
 from nnviz.core.problem import Problem, preset
-from nnviz.files.share import PARAM, STEP, decode, encode
+from nnviz.files.share import ITERATION, PARAM, STEP, decode, encode
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -118,3 +118,15 @@ def test_a_network_too_large_for_a_link_is_told_to_travel_as_a_file():
     assert "Download the problem as JSON" in shown(at.warning[0].value)
     assert PARAM not in at.query_params
     np.testing.assert_array_equal(at.session_state["lecture"].problem.weights[0], big.weights[0])
+
+
+def test_reset_returns_to_step_1_of_the_link_not_the_seed():
+    problem = edited_seed()
+    at = opened({PARAM: encode(problem), STEP: "5", ITERATION: "7"})
+    for _ in range(8):  # into iteration 8
+        at.button(key="next").click().run()
+    assert at.subheader[0].value == f"Step 2 of 11: {TITLES[1]}"
+    at.button(key="reset").click().run()
+    assert at.subheader[0].value == f"Step 1 of 11: {TITLES[0]}"
+    assert at.session_state["lecture"].problem.to_dict() == problem.to_dict()
+    assert "Iteration 7" in " ".join(shown(m.value) for m in at.markdown)

@@ -316,3 +316,18 @@ def test_the_problem_as_set_stays_through_steps_edits_and_training_until_a_new_o
     assert lecture.loaded is lecture.problem and lecture.loaded_number == 1
     linked = Lecture([seed], updates=[41])  # a link to iteration 42
     assert linked.loaded is seed and linked.loaded_number == 42
+
+
+def test_reset_returns_to_step_1_of_the_problem_as_set_not_the_seed():
+    tutorial = preset("tutorial")
+    lecture = Lecture([tutorial], step=3, updates=[41])  # a link to iteration 42, step 4
+    lecture.edit(with_values(tutorial, "learning_rate", np.array([[0.5]]), ["η"]))
+    lecture.next(N, iterate(lecture.problem).updated)
+    lecture.reset()
+    assert lecture.problem is tutorial and (lecture.step, lecture.number) == (0, 42)
+    assert lecture.history == [tutorial] and lecture.loaded_number == 42
+    lecture.open("mine.json", preset("seed").to_json().encode())
+    opened = lecture.problem
+    lecture.next(N)
+    lecture.reset()
+    assert lecture.problem is opened and (lecture.step, lecture.number) == (0, 1)

@@ -157,7 +157,7 @@ def _prev():
 
 def _reset():
     revs = st.session_state.lecture.revs
-    st.session_state.lecture.start(preset(st.session_state.preset))
+    st.session_state.lecture.reset()
     _redraw(revs)
 
 
@@ -209,7 +209,7 @@ def _stepper() -> None:
 
 def _buttons(lecture: Lecture, p: Iteration, with_loss: bool) -> None:
     """Previous, Next and Reset, and where the lecture is."""
-    buttons = st.columns([2.2, 2.2, 1.2, 4], vertical_alignment="center")
+    buttons = st.columns([2, 2, 1.6, 4], vertical_alignment="center")
     buttons[0].button(
         "◀ Previous",
         key="prev",

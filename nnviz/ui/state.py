@@ -112,6 +112,13 @@ class Lecture:
         self.renew()
         self.notice = notice
 
+    def reset(self) -> None:
+        """Back to step 1 of the problem as it was set, and its iteration: the preset, the
+        file or the link, not the seed; edits and steps since are gone."""
+        problem, number = self.loaded, self.loaded_number
+        self.start(problem)
+        self.updates, self.loaded_number = [number - 1], number
+
     def open(self, name: str, data: bytes) -> None:
         """A problem file from the user: opened at its first step, or refused with the reason
         and nothing on screen lost."""
